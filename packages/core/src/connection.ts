@@ -1,0 +1,659 @@
+/**
+ * WebSocketConnection: one open WebSocket over a socket. Owns the connection state, the close
+ * handshake and its timeout, keepalive, backpressure and write coalescing; the protocol work is
+ * done by the pure parser, assembler and encoder.
+ */
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+import {
+  CLOSE_DESCRIPTIONS,
+  CloseCode,
+  MAX_CLOSE_REASON_BYTES,
+  MAX_CONTROL_PAYLOAD,
+  Opcode,
+} from './protocol/constants';
+import { FrameParser } from './protocol/frame-parser';
+import { MessageAssembler } from './protocol/message-assembler';
+import { WebSocketProtocolError } from './protocol/errors';
+import { encodeClosePayload, encodeFragmentedMessage, encodeFrame, encodeTextFrame, truncateUtf8 } from './protocol/frame-encoder';
+import { parseClosePayload } from './protocol/close-frame';
+import { isValidCloseCode } from './protocol/validation';
+import { nextMaskKey } from './protocol/mask-key';
+import { EMPTY_BUFFER } from './protocol/buffer-util';
+import type { ConnectionConfig } from './config';
+import { createBufferingLogger, type DebugLogger } from './debug';
+import { WebSocketFrame } from './websocket-frame';
+
+/** A text message as delivered by the `message` event. */
+export interface Utf8Message {
+  type: 'utf8';
+  utf8Data: string;
+}
+
+/** A binary message as delivered by the `message` event. */
+export interface BinaryMessage {
+  type: 'binary';
+  binaryData: Buffer;
+}
+
+/** What the `message` event delivers. */
+export type Message = Utf8Message | BinaryMessage;
+
+/** Connection states, as WebSocket-Node names them. */
+export type ConnectionState = 'open' | 'ending' | 'peer_requested_close' | 'closed';
+
+/** Callback of the send methods: called once the data is written, or with the error that prevented it. */
+export type SendCallback = (error?: Error | null) => void;
+
+/** Events of a {@link WebSocketConnection}. */
+export interface WebSocketConnectionEvents {
+  message: [message: Message];
+  frame: [frame: WebSocketFrame];
+  close: [code: number, description: string];
+  error: [error: Error];
+  ping: [cancel: () => void, data: Buffer];
+  pong: [data: Buffer];
+  drain: [];
+  pause: [];
+  resume: [];
+}
+
+/** Anything with bytes that `send` treats as binary. */
+export type BinaryData = Buffer | ArrayBuffer | ArrayBufferView;
+
+let nextConnectionId = 0;
+const noMask = (): null => null;
+
+/** Thrown (or passed to a send callback) when data is sent on a connection that is not open. */
+export class ConnectionNotOpenError extends Error {
+  /** Stable error code. */
+  readonly code = 'WS_ERR_NOT_OPEN';
+  constructor(state: ConnectionState) {
+    super(`Cannot send on a WebSocket connection that is ${state === 'closed' ? 'closed' : 'closing'} (state "${state}").`);
+    this.name = 'ConnectionNotOpenError';
+  }
+}
+
+/**
+ * An open WebSocket connection (`require('@wsuite/core').connection`).
+ * Constructed by `WebSocketRequest.accept()` on servers and by `WebSocketClient` on clients.
+ */
+export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents> {
+  static readonly CLOSE_REASON_NORMAL = CloseCode.Normal;
+  static readonly CLOSE_REASON_GOING_AWAY = CloseCode.GoingAway;
+  static readonly CLOSE_REASON_PROTOCOL_ERROR = CloseCode.ProtocolError;
+  static readonly CLOSE_REASON_UNPROCESSABLE_INPUT = CloseCode.UnsupportedData;
+  static readonly CLOSE_REASON_RESERVED = CloseCode.Reserved;
+  static readonly CLOSE_REASON_NOT_PROVIDED = CloseCode.NoStatus;
+  static readonly CLOSE_REASON_ABNORMAL = CloseCode.Abnormal;
+  static readonly CLOSE_REASON_INVALID_DATA = CloseCode.InvalidPayload;
+  static readonly CLOSE_REASON_POLICY_VIOLATION = CloseCode.PolicyViolation;
+  static readonly CLOSE_REASON_MESSAGE_TOO_BIG = CloseCode.MessageTooBig;
+  static readonly CLOSE_REASON_EXTENSION_REQUIRED = CloseCode.MandatoryExtension;
+  static readonly CLOSE_REASON_INTERNAL_SERVER_ERROR = CloseCode.InternalError;
+  static readonly CLOSE_REASON_TLS_HANDSHAKE_FAILED = CloseCode.TlsHandshake;
+  static readonly CLOSE_DESCRIPTIONS = CLOSE_DESCRIPTIONS;
+
+  /** The underlying socket. */
+  readonly socket: Socket;
+  /** The negotiated subprotocol, if any. */
+  protocol: string | undefined;
+  /** The negotiated extensions. */
+  extensions: unknown[];
+  /** The peer's address (on servers, after X-Forwarded-For handling). */
+  remoteAddress: string | undefined;
+  /** On servers: the X-Forwarded-For chain followed by the socket's peer address. */
+  remoteAddresses: string[] | undefined;
+  /** 13 (RFC 6455) or 8. */
+  webSocketVersion = 13;
+  /** True until a close frame is sent or received. */
+  connected = true;
+  /** `open`, then `ending` (we sent close) or `peer_requested_close`, then `closed`. */
+  state: ConnectionState = 'open';
+  /** The close code, -1 until the connection closes. */
+  closeReasonCode = -1;
+  /** The close description, null until the connection closes. */
+  closeDescription: string | null = null;
+  /** True once `close` was emitted. */
+  closeEventEmitted = false;
+  /** The configuration this connection reads (shared with its server or client). */
+  readonly config: ConnectionConfig;
+  /** Whether outgoing frames are masked (clients). */
+  readonly maskOutgoingPackets: boolean;
+  /** Whether `message` events (true) or raw `frame` events (false) are emitted. */
+  readonly assembleFragments: boolean;
+  /** Largest accepted message. */
+  readonly maxReceivedMessageSize: number;
+  /** Close handshake timeout in ms. */
+  readonly closeTimeout: number;
+  /** True after a write returned false, until `drain`. */
+  outputBufferFull = false;
+  /** True while the socket is paused. */
+  inputPaused = false;
+  /** True after the socket reported an error. */
+  socketHadError = false;
+  /** True after we sent a close frame and before the peer's reply. */
+  waitingForCloseResponse = false;
+  /** True once the peer ended its side of the TCP connection. */
+  receivedEnd = false;
+  /** The close handshake timer, while armed. */
+  closeTimer: NodeJS.Timeout | null = null;
+  /** The keepalive idle timer, while armed. */
+  _keepaliveTimeoutID: NodeJS.Timeout | null = null;
+  /** The keepalive grace timer, while armed. */
+  _gracePeriodTimeoutID: NodeJS.Timeout | null = null;
+  /** Buffering debug logger (`_debug.printOutput()`). */
+  readonly _debug: DebugLogger;
+
+  private readonly parser: FrameParser;
+  private readonly assembler: MessageAssembler;
+  private listening = false;
+  private corked = false;
+  private lingering = false;
+  private readonly maskKeyFn: () => Uint8Array | null;
+  private readonly onSocketData = (data: Buffer): void => this.handleSocketData(data);
+  private readonly onSocketError = (error: Error): void => this.handleSocketError(error);
+  private readonly onSocketEnd = (): void => this.handleSocketEnd();
+  private readonly onSocketClose = (): void => this.handleSocketClose();
+  private readonly onSocketDrain = (): void => this.handleSocketDrain();
+  private readonly onSocketPause = (): void => this.handleSocketPause();
+  private readonly onSocketResume = (): void => this.handleSocketResume();
+
+  /**
+   * @param socket the connected socket (after the opening handshake)
+   * @param extensions negotiated extensions
+   * @param protocol negotiated subprotocol
+   * @param maskOutgoingPackets true on the client side
+   * @param config connection settings (the server's or client's merged config)
+   */
+  constructor(socket: Socket | Duplex, extensions: unknown[], protocol: string | undefined, maskOutgoingPackets: boolean, config: ConnectionConfig) {
+    super();
+    this.socket = socket as Socket;
+    this.extensions = extensions;
+    this.protocol = protocol;
+    this.maskOutgoingPackets = maskOutgoingPackets;
+    this.config = config;
+    this.assembleFragments = config.assembleFragments;
+    this.maxReceivedMessageSize = config.maxReceivedMessageSize;
+    this.closeTimeout = config.closeTimeout;
+    this.remoteAddress = this.socket.remoteAddress;
+    this.remoteAddresses = undefined;
+    this.maskKeyFn = maskOutgoingPackets ? nextMaskKey : noMask;
+    this._debug = createBufferingLogger('websocket:connection', ++nextConnectionId);
+
+    this.parser = new FrameParser(
+      { maxFrameSize: config.maxReceivedFrameSize, expectMasked: !maskOutgoingPackets, checkFragmentation: true },
+      { onFrame: (opcode, fin, rsv1, payload, masked) => this.handleFrame(opcode, fin, rsv1, payload, masked), onError: (error) => this.handleProtocolError(error) },
+    );
+    this.assembler = new MessageAssembler(
+      { maxMessageSize: config.maxReceivedMessageSize },
+      { onMessage: (isText, data) => this.handleMessage(isText, data), onError: (error) => this.handleProtocolError(error) },
+    );
+
+    if (typeof this.socket.setNoDelay === 'function') this.socket.setNoDelay(config.disableNagleAlgorithm);
+    if (typeof this.socket.setTimeout === 'function') this.socket.setTimeout(0);
+
+    if (config.keepalive) {
+      if (config.useNativeKeepalive) {
+        if (typeof this.socket.setKeepAlive !== 'function') throw new Error('Unable to use native keepalive: unsupported by this version of Node.');
+        this.socket.setKeepAlive(true, config.keepaliveInterval);
+      } else {
+        if (typeof config.keepaliveInterval !== 'number') throw new TypeError('keepaliveInterval must be specified and numeric if keepalive is true.');
+        if (config.dropConnectionOnKeepaliveTimeout && typeof config.keepaliveGracePeriod !== 'number') {
+          throw new TypeError('keepaliveGracePeriod  must be specified and numeric if dropConnectionOnKeepaliveTimeout is true.');
+        }
+        this.setKeepaliveTimer();
+      }
+    }
+  }
+
+  /** Attach the socket listeners. Called by the request (after the 101) and the client. */
+  _addSocketEventListeners(): void {
+    if (this.listening) return;
+    this.listening = true;
+    const socket = this.socket;
+    socket.on('error', this.onSocketError);
+    socket.on('end', this.onSocketEnd);
+    socket.on('close', this.onSocketClose);
+    socket.on('drain', this.onSocketDrain);
+    socket.on('pause', this.onSocketPause);
+    socket.on('resume', this.onSocketResume);
+    socket.on('data', this.onSocketData);
+  }
+
+  // ---- receiving -------------------------------------------------------------------------
+
+  /** Feed received bytes (socket data, or bytes that arrived with the handshake). */
+  handleSocketData(data: Buffer): void {
+    if (this.lingering) return;
+    this.restartKeepalive();
+    this.parser.push(data);
+  }
+
+  private handleFrame(opcode: number, fin: boolean, rsv1: boolean, payload: Buffer, masked: boolean): void {
+    if (!this.assembleFragments) this.emit('frame', WebSocketFrame.fromParsed(opcode, fin, rsv1, payload, masked, this.config));
+    switch (opcode) {
+      case Opcode.Close:
+        this.handleCloseFrame(payload);
+        return;
+      case Opcode.Ping:
+        this.handlePing(payload);
+        return;
+      case Opcode.Pong:
+        this.emit('pong', payload);
+        return;
+      default:
+        // Data frames that arrive after we started closing are discarded (RFC 6455 §5.5.1).
+        if (this.assembleFragments && this.state === 'open') this.assembler.push(opcode, fin, payload);
+    }
+  }
+
+  private handleMessage(isText: boolean, data: Buffer): void {
+    if (isText) this.emit('message', { type: 'utf8', utf8Data: data.toString('utf8') });
+    else this.emit('message', { type: 'binary', binaryData: data });
+  }
+
+  private handlePing(data: Buffer): void {
+    let cancelled = false;
+    if (this._pingListenerCount > 0) {
+      this.emit('ping', () => {
+        cancelled = true;
+      }, data);
+    }
+    if (!cancelled && this.state === 'open') this.pong(data);
+  }
+
+  private handleCloseFrame(payload: Buffer): void {
+    const info = parseClosePayload(payload);
+    if (info instanceof WebSocketProtocolError) {
+      this.handleProtocolError(info);
+      return;
+    }
+    this.parser.halt();
+    if (this.state === 'open') {
+      this.state = 'peer_requested_close';
+      this.connected = false;
+      this.closeReasonCode = info.code;
+      this.closeDescription = info.reason || (CLOSE_DESCRIPTIONS[info.code] ?? '');
+      // Echo the peer's code (RFC 6455 §5.5.1); a close without a code is answered with 1000.
+      this.writeCloseFrame(info.code === CloseCode.NoStatus ? CloseCode.Normal : info.code, '');
+      this.setCloseTimer();
+    } else if (this.state === 'ending') {
+      this.waitingForCloseResponse = false;
+      this.state = 'closed';
+      // Our FIN is already out; the close timer still bounds how long the peer takes to send its own.
+      this.socket.end();
+    }
+  }
+
+  private handleProtocolError(error: WebSocketProtocolError): void {
+    this._debug('protocol error %s: %s', error.code, error.message);
+    this.drop(error.closeCode, error.message);
+  }
+
+  // ---- sending ---------------------------------------------------------------------------
+
+  /**
+   * Send a Buffer (or any ArrayBuffer view) as a binary message, anything else with a
+   * `toString()` as a text message. Returns false when the socket buffer is full (wait for `drain`).
+   */
+  send(data: BinaryData | string | { toString(): string }, cb?: SendCallback): boolean {
+    if (Buffer.isBuffer(data)) return this.sendBytes(data, cb);
+    if (data instanceof ArrayBuffer) return this.sendBytes(Buffer.from(data), cb);
+    if (ArrayBuffer.isView(data)) return this.sendBytes(Buffer.from(data.buffer, data.byteOffset, data.byteLength), cb);
+    if (data !== null && data !== undefined && typeof (data as { toString?: unknown }).toString === 'function') {
+      return this.sendUTF(data as string, cb);
+    }
+    throw new TypeError('Data provided must either be a Node Buffer or implement toString()');
+  }
+
+  /** Send a text message. */
+  sendUTF(data: string | { toString(): string }, cb?: SendCallback): boolean {
+    if (data === null || data === undefined) throw new TypeError('sendUTF() needs a string (or a value with toString()).');
+    const text = typeof data === 'string' ? data : data.toString();
+    if (this.state !== 'open') return this.refuseSend(cb);
+    const byteLength = Buffer.byteLength(text);
+    if (this.config.fragmentOutgoingMessages && byteLength > this.config.fragmentationThreshold) {
+      return this.sendFragmented(Opcode.Text, Buffer.from(text, 'utf8'), cb);
+    }
+    const frame = encodeTextFrame(text, byteLength, Opcode.Text, { maskKey: this.maskKeyFn() });
+    return this.writeBuffers([frame], cb);
+  }
+
+  /** Send a binary message. */
+  sendBytes(data: Buffer, cb?: SendCallback): boolean {
+    if (!Buffer.isBuffer(data)) throw new TypeError('You must pass a Node Buffer object to WebSocketConnection.prototype.sendBytes()');
+    if (this.state !== 'open') return this.refuseSend(cb);
+    if (this.config.fragmentOutgoingMessages && data.length > this.config.fragmentationThreshold) {
+      return this.sendFragmented(Opcode.Binary, data, cb);
+    }
+    return this.writeBuffers(encodeFrame(Opcode.Binary, data, { maskKey: this.maskKeyFn() }), cb);
+  }
+
+  /**
+   * Write frames that were encoded once for many connections (see `WebSocketServer.broadcast`).
+   * Only valid for unmasked (server-side) connections.
+   */
+  sendEncodedFrames(frames: readonly Buffer[], cb?: SendCallback): boolean {
+    if (this.maskOutgoingPackets) throw new Error('sendEncodedFrames() is for server connections: client frames must be masked one by one.');
+    if (this.state !== 'open') return this.refuseSend(cb);
+    return this.writeBuffers(frames, cb);
+  }
+
+  /** Send a ping (payload: up to 125 bytes; a string is sent as UTF-8). */
+  ping(data?: Buffer | string | { toString(): string }): boolean {
+    return this.sendControl(Opcode.Ping, data, 'ping');
+  }
+
+  /** Send a pong (normally automatic in reply to a ping). */
+  pong(data?: Buffer | string | { toString(): string }): boolean {
+    return this.sendControl(Opcode.Pong, data, 'pong');
+  }
+
+  private sendControl(opcode: number, data: Buffer | string | { toString(): string } | undefined, name: string): boolean {
+    const payload = data === undefined || data === null ? EMPTY_BUFFER : Buffer.isBuffer(data) ? data : Buffer.from(data.toString(), 'utf8');
+    if (payload.length > MAX_CONTROL_PAYLOAD) {
+      throw new RangeError(`A ${name} payload must be at most ${MAX_CONTROL_PAYLOAD} bytes; got ${payload.length}.`);
+    }
+    if (this.state !== 'open') return false;
+    return this.writeBuffers(encodeFrame(opcode, payload, { maskKey: this.maskKeyFn() }));
+  }
+
+  /** Send a frame built by the caller. Returns the socket's write result. */
+  sendFrame(frame: WebSocketFrame, cb?: SendCallback): boolean {
+    frame.mask = this.maskOutgoingPackets;
+    const flushed = this.writeBuffers([frame.toBuffer()], cb);
+    this.outputBufferFull = !flushed;
+    return flushed;
+  }
+
+  /** Send a frame, split into `fragmentationThreshold`-sized frames when configured and needed. */
+  fragmentAndSend(frame: WebSocketFrame, cb?: SendCallback): boolean {
+    if (frame.opcode > 0x07) throw new Error('You cannot fragment control frames.');
+    const payload = frame.binaryPayload ?? EMPTY_BUFFER;
+    if (!this.config.fragmentOutgoingMessages || payload.length <= this.config.fragmentationThreshold) {
+      frame.fin = true;
+      return this.sendFrame(frame, cb);
+    }
+    return this.sendFragmented(frame.opcode, payload, cb);
+  }
+
+  private sendFragmented(opcode: number, payload: Buffer, cb?: SendCallback): boolean {
+    return this.writeBuffers(encodeFragmentedMessage(opcode, payload, this.config.fragmentationThreshold, this.maskKeyFn), cb);
+  }
+
+  private refuseSend(cb?: SendCallback): false {
+    if (cb) {
+      const error = new ConnectionNotOpenError(this.state);
+      process.nextTick(cb, error);
+    }
+    return false;
+  }
+
+  /**
+   * Write buffers through a corked socket; the cork is released on the next tick, so every
+   * frame sent in one turn of the event loop leaves in one write.
+   */
+  private writeBuffers(buffers: readonly Buffer[], cb?: SendCallback): boolean {
+    const socket = this.socket;
+    if (!this.corked) {
+      this.corked = true;
+      socket.cork();
+      process.nextTick(uncorkConnection, this);
+    }
+    let flushed = true;
+    const last = buffers.length - 1;
+    for (let i = 0; i <= last; i++) flushed = socket.write(buffers[i], i === last ? cb : undefined);
+    if (!flushed) this.outputBufferFull = true;
+    return flushed;
+  }
+
+  /** @internal Release the write cork (scheduled by writeBuffers). */
+  _uncork(): void {
+    this.corked = false;
+    this.socket.uncork();
+  }
+
+  // ---- closing ---------------------------------------------------------------------------
+
+  /**
+   * Start the close handshake. `reasonCode` defaults to 1000 and must be a code allowed on the
+   * wire; `description` defaults to the code's text and is limited to 123 UTF-8 bytes.
+   */
+  close(reasonCode?: number, description?: string): void {
+    if (!this.connected) return;
+    const code = typeof reasonCode === 'number' ? reasonCode : CloseCode.Normal;
+    if (!isValidCloseCode(code)) throw new RangeError(`Close code ${code} is not valid.`);
+    const text = typeof description === 'string' ? description : (CLOSE_DESCRIPTIONS[code] ?? '');
+    if (Buffer.byteLength(text) > MAX_CLOSE_REASON_BYTES) {
+      throw new RangeError(`Close description must be at most ${MAX_CLOSE_REASON_BYTES} bytes of UTF-8; got ${Buffer.byteLength(text)}.`);
+    }
+    this.closeReasonCode = code;
+    this.closeDescription = text;
+    this.setCloseTimer();
+    this.writeCloseFrame(code, text);
+    this.state = 'ending';
+    this.connected = false;
+    this.waitingForCloseResponse = true;
+  }
+
+  /**
+   * Close at once: send a close frame (unless `skipCloseFrame`), emit `close` synchronously and
+   * release the socket. `reasonCode` defaults to 1002.
+   */
+  drop(reasonCode?: number, description?: string, skipCloseFrame?: boolean): void {
+    const code = typeof reasonCode === 'number' ? reasonCode : CloseCode.ProtocolError;
+    const text = typeof description === 'string' ? description : (CLOSE_DESCRIPTIONS[code] ?? '');
+    this.parser.halt();
+    let sentClose = false;
+    // A code that may not appear on the wire (e.g. 1006) closes without a close frame.
+    if (!skipCloseFrame && (this.state === 'open' || this.state === 'peer_requested_close') && isValidCloseCode(code)) {
+      this.writeCloseFrame(code, truncateUtf8(text, MAX_CLOSE_REASON_BYTES));
+      sentClose = true;
+    }
+    this.connected = false;
+    this.state = 'closed';
+    this.clearKeepaliveTimer();
+    this.clearGracePeriodTimer();
+    this.clearCloseTimer();
+    this.closeReasonCode = code;
+    this.closeDescription = text;
+    this.emitClose();
+    if (sentClose) this.linger();
+    else this.socket.destroy();
+  }
+
+  /** Send a close frame and end our side of the TCP connection. */
+  sendCloseFrame(reasonCode = CloseCode.Normal, description?: string, cb?: SendCallback): void {
+    if (this.state !== 'open' && this.state !== 'peer_requested_close') return;
+    this.writeCloseFrame(reasonCode, description ?? '', cb);
+  }
+
+  private writeCloseFrame(code: number, reason: string, cb?: SendCallback): void {
+    const payload = encodeClosePayload(code, reason);
+    this.writeBuffers(encodeFrame(Opcode.Close, payload, { maskKey: this.maskKeyFn() }), cb);
+    this.socket.end();
+  }
+
+  /**
+   * After a forced close with a close frame: stop reading, keep the socket until the peer
+   * closes or `closeTimeout` passes, so the close frame is not lost to a TCP reset.
+   */
+  private linger(): void {
+    this.lingering = true;
+    this.setCloseTimer();
+  }
+
+  private emitClose(): void {
+    if (this.closeEventEmitted) return;
+    this.closeEventEmitted = true;
+    this.emit('close', this.closeReasonCode, this.closeDescription ?? '');
+  }
+
+  // ---- flow control ----------------------------------------------------------------------
+
+  /** Stop reading from the socket (and delivering messages) until `resume()`. */
+  pause(): void {
+    this.parser.pause();
+    this.socket.pause();
+  }
+
+  /** Resume reading; messages buffered while paused are delivered first. */
+  resume(): void {
+    this.socket.resume();
+    this.parser.resume();
+  }
+
+  // ---- timers ----------------------------------------------------------------------------
+
+  /** (Re)arm the keepalive idle timer. */
+  setKeepaliveTimer(): void {
+    this.clearKeepaliveTimer();
+    this._keepaliveTimeoutID = setTimeout(() => this.handleKeepaliveTimer(), this.config.keepaliveInterval);
+  }
+
+  /** Disarm the keepalive idle timer. */
+  clearKeepaliveTimer(): void {
+    if (this._keepaliveTimeoutID) {
+      clearTimeout(this._keepaliveTimeoutID);
+      this._keepaliveTimeoutID = null;
+    }
+  }
+
+  /** The peer was silent for `keepaliveInterval`: ping it, and start the grace period if configured. */
+  handleKeepaliveTimer(): void {
+    this._keepaliveTimeoutID = null;
+    this.ping();
+    if (this.config.dropConnectionOnKeepaliveTimeout) this.setGracePeriodTimer();
+    else this.setKeepaliveTimer();
+  }
+
+  /** Arm the keepalive grace timer. */
+  setGracePeriodTimer(): void {
+    this.clearGracePeriodTimer();
+    this._gracePeriodTimeoutID = setTimeout(() => this.handleGracePeriodTimer(), this.config.keepaliveGracePeriod);
+  }
+
+  /** Disarm the keepalive grace timer. */
+  clearGracePeriodTimer(): void {
+    if (this._gracePeriodTimeoutID) {
+      clearTimeout(this._gracePeriodTimeoutID);
+      this._gracePeriodTimeoutID = null;
+    }
+  }
+
+  /** The peer did not answer a keepalive ping in time. */
+  handleGracePeriodTimer(): void {
+    this._gracePeriodTimeoutID = null;
+    this.drop(CloseCode.Abnormal, 'Peer not responding.', true);
+  }
+
+  private restartKeepalive(): void {
+    if (!this.config.keepalive || this.config.useNativeKeepalive) return;
+    this.clearGracePeriodTimer();
+    // refresh() re-arms the existing timer without allocating a new one: this runs per read.
+    if (this._keepaliveTimeoutID) this._keepaliveTimeoutID.refresh();
+    else if (this.state === 'open') this.setKeepaliveTimer();
+  }
+
+  /** Arm the close timer: when it fires, the socket is destroyed. */
+  setCloseTimer(): void {
+    this.clearCloseTimer();
+    this.closeTimer = setTimeout(() => this.handleCloseTimer(), this.closeTimeout);
+  }
+
+  /** Disarm the close timer. */
+  clearCloseTimer(): void {
+    if (this.closeTimer) {
+      clearTimeout(this.closeTimer);
+      this.closeTimer = null;
+    }
+  }
+
+  /** The peer did not finish closing in `closeTimeout`: destroy the socket. */
+  handleCloseTimer(): void {
+    this.closeTimer = null;
+    this.state = 'closed';
+    this.socket.destroy();
+  }
+
+  // ---- socket events ---------------------------------------------------------------------
+
+  /** A socket error: the connection closes with 1006 and the error's syscall and code. */
+  handleSocketError(error: NodeJS.ErrnoException): void {
+    this._debug('socket error %s', error.message);
+    if (this.state === 'closed' && this.closeEventEmitted) {
+      this.socket.destroy();
+      return;
+    }
+    if (this.closeReasonCode === -1 || this.state === 'open') {
+      this.closeReasonCode = CloseCode.Abnormal;
+      this.closeDescription = `Socket Error: ${error.syscall} ${error.code}`;
+    }
+    this.socketHadError = true;
+    this.connected = false;
+    this.state = 'closed';
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    this.socket.destroy();
+  }
+
+  /** The peer ended its side of the TCP connection. */
+  handleSocketEnd(): void {
+    this.receivedEnd = true;
+    if (this.lingering) {
+      this.socket.destroy();
+      return;
+    }
+    if (this.state === 'open') this.connected = false;
+    // Answer the FIN with ours; the socket closes once both are sent.
+    this.socket.end();
+  }
+
+  /** The socket closed: the connection is closed. */
+  handleSocketClose(): void {
+    this.connected = false;
+    this.state = 'closed';
+    if (this.closeReasonCode === -1) {
+      this.closeReasonCode = CloseCode.Abnormal;
+      this.closeDescription = 'Connection dropped by remote peer.';
+    }
+    this.clearCloseTimer();
+    this.clearKeepaliveTimer();
+    this.clearGracePeriodTimer();
+    this.parser.halt();
+    this.emitClose();
+  }
+
+  /** The socket's write buffer drained. */
+  handleSocketDrain(): void {
+    this.outputBufferFull = false;
+    this.emit('drain');
+  }
+
+  /** The socket was paused. */
+  handleSocketPause(): void {
+    this.inputPaused = true;
+    this.emit('pause');
+  }
+
+  /** The socket was resumed. */
+  handleSocketResume(): void {
+    this.inputPaused = false;
+    this.emit('resume');
+  }
+
+  /** Number of `ping` listeners; pings are only surfaced when there is one. */
+  get _pingListenerCount(): number {
+    return this.listenerCount('ping');
+  }
+
+  /** Bytes written to the socket but not yet sent. */
+  get bufferedAmount(): number {
+    return this.socket.writableLength;
+  }
+}
+
+function uncorkConnection(connection: WebSocketConnection): void {
+  connection._uncork();
+}

@@ -1,0 +1,59 @@
+/**
+ * A dependency-free stand-in for the `debug` package, with WebSocket-Node's buffering logger:
+ * when a namespace is enabled through `DEBUG`, messages are kept in memory until
+ * `printOutput()` is called.
+ */
+
+/** A debug function as WebSocket-Node's connections carry it (`connection._debug`). */
+export interface DebugLogger {
+  (format: string, ...args: unknown[]): void;
+  /** Whether the namespace is enabled by `DEBUG`. */
+  enabled: boolean;
+  /** Print (and forget) the buffered messages, through `logFn` (default `console.log`). */
+  printOutput(logFn?: (line: string) => void): void;
+}
+
+function namespaceEnabled(namespace: string): boolean {
+  const setting = process.env.DEBUG;
+  if (!setting) return false;
+  let enabled = false;
+  for (const raw of setting.split(/[\s,]+/)) {
+    if (!raw) continue;
+    const negate = raw.startsWith('-');
+    const pattern = new RegExp(`^${(negate ? raw.slice(1) : raw).replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*?')}$`);
+    if (pattern.test(namespace)) enabled = !negate;
+  }
+  return enabled;
+}
+
+function format(template: string, args: unknown[]): string {
+  let i = 0;
+  const text = template.replace(/%[sdjoO%]/g, (token) => {
+    if (token === '%%') return '%';
+    if (i >= args.length) return token;
+    const value = args[i++];
+    return token === '%s' || token === '%d' ? String(value) : JSON.stringify(value);
+  });
+  return args.length > i ? `${text} ${args.slice(i).map(String).join(' ')}` : text;
+}
+
+const noop = (): void => undefined;
+
+/** A logger for `namespace`; `uniqueID` prefixes every buffered line. */
+export function createBufferingLogger(namespace: string, uniqueID: string | number): DebugLogger {
+  if (!namespaceEnabled(namespace)) {
+    const silent = (() => undefined) as unknown as DebugLogger;
+    silent.enabled = false;
+    silent.printOutput = noop;
+    return silent;
+  }
+  const lines: Array<[Date, string]> = [];
+  const logger = ((template: string, ...args: unknown[]) => {
+    lines.push([new Date(), format(template, args)]);
+  }) as DebugLogger;
+  logger.enabled = true;
+  logger.printOutput = (logFn = (line: string) => console.log(line)) => {
+    for (const [date, line] of lines.splice(0)) logFn(`${date.toLocaleString()} - ${uniqueID} - ${namespace} ${line}`);
+  };
+  return logger;
+}

@@ -1,0 +1,57 @@
+/**
+ * Byte helpers for the hot path: masking four bytes at a time, and joining chunk lists.
+ */
+
+/** Below this many bytes the per-byte loop beats setting up a word view. */
+const WORD_MASK_THRESHOLD = 32;
+
+/**
+ * XOR `length` bytes of `source` (from `sourceOffset`) with the 4-byte `mask`, writing to
+ * `target` at `targetOffset`. `source` and `target` may be the same buffer (in-place unmask).
+ * The mask phase starts at `maskPhase` (the byte index within the payload modulo 4).
+ */
+export function applyMask(
+  source: Uint8Array,
+  sourceOffset: number,
+  target: Uint8Array,
+  targetOffset: number,
+  length: number,
+  mask: Uint8Array,
+  maskPhase = 0,
+): void {
+  let i = 0;
+  if (length >= WORD_MASK_THRESHOLD) {
+    // Reach a 4-byte-aligned target address, then XOR whole words with the mask rotated to match.
+    const misalign = (target.byteOffset + targetOffset) & 3;
+    const lead = misalign === 0 ? 0 : 4 - misalign;
+    for (; i < lead; i++) target[targetOffset + i] = source[sourceOffset + i] ^ mask[(maskPhase + i) & 3];
+    const sourceAligned = ((source.byteOffset + sourceOffset + i) & 3) === 0;
+    if (sourceAligned) {
+      const rotated = new Uint8Array(4);
+      for (let k = 0; k < 4; k++) rotated[k] = mask[(maskPhase + i + k) & 3];
+      const maskWord = new Uint32Array(rotated.buffer)[0];
+      const words = (length - i) >>> 2;
+      const src = new Uint32Array(source.buffer, source.byteOffset + sourceOffset + i, words);
+      const dst = new Uint32Array(target.buffer, target.byteOffset + targetOffset + i, words);
+      for (let w = 0; w < words; w++) dst[w] = src[w] ^ maskWord;
+      i += words << 2;
+    }
+  }
+  for (; i < length; i++) target[targetOffset + i] = source[sourceOffset + i] ^ mask[(maskPhase + i) & 3];
+}
+
+/** Unmask `buffer` in place with a 4-byte key. A key of all zeros leaves the bytes as they are. */
+export function unmaskInPlace(buffer: Uint8Array, mask: Uint8Array): void {
+  if ((mask[0] | mask[1] | mask[2] | mask[3]) === 0) return;
+  applyMask(buffer, 0, buffer, 0, buffer.length, mask);
+}
+
+/** Shared empty buffer for empty payloads, so they cost no allocation. */
+export const EMPTY_BUFFER: Buffer = Buffer.alloc(0);
+
+/** Join a list of buffers whose total length is known; one buffer is returned as it is. */
+export function concatBuffers(list: readonly Buffer[], totalLength: number): Buffer {
+  if (list.length === 0) return EMPTY_BUFFER;
+  if (list.length === 1) return list[0];
+  return Buffer.concat(list, totalLength);
+}

@@ -1,0 +1,228 @@
+/**
+ * WebSocketRequest: one upgrade request waiting for the application's decision. Holds what the
+ * client asked for, and answers exactly once, with `accept()` (101 and a connection) or
+ * `reject()` (an HTTP error).
+ */
+import { EventEmitter } from 'node:events';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { parse as parseUrl, type UrlWithParsedQuery } from 'node:url';
+import { computeAcceptKey, validateUpgradeRequest } from './protocol/handshake';
+import { HandshakeError } from './protocol/errors';
+import { findIllegalTokenChar } from './protocol/validation';
+import { parseExtensionsHeader, type Extension } from './protocol/extension-header';
+import { formatSetCookies, parseCookies, type RequestCookie, type SetCookie } from './protocol/cookies';
+import { EMPTY_BUFFER } from './protocol/buffer-util';
+import { WebSocketConnection } from './connection';
+import type { ResolvedServerConfig } from './config';
+
+/** Events of a {@link WebSocketRequest}. */
+export interface WebSocketRequestEvents {
+  requestResolved: [request: WebSocketRequest];
+  requestAccepted: [connection: WebSocketConnection];
+  requestRejected: [request: WebSocketRequest];
+}
+
+// Control characters (other than tab) would end or corrupt a header line.
+// eslint-disable-next-line no-control-regex
+const UNSAFE_HEADER_CHARS = /[\x00-\x08\x0a-\x1f\x7f]/g;
+
+/** `value` made safe for one HTTP header line: no CR, LF or other control characters. */
+export function sanitizeHeaderValue(value: string): string {
+  return value.replace(UNSAFE_HEADER_CHARS, '');
+}
+
+/** A pending WebSocket upgrade request (`require('@wsuite/core').request`). */
+export class WebSocketRequest extends EventEmitter<WebSocketRequestEvents> {
+  /** The socket the request arrived on. */
+  readonly socket: Socket;
+  /** The HTTP upgrade request. */
+  readonly httpRequest: IncomingMessage;
+  /** The request target (path and query). */
+  readonly resource: string;
+  /** The target parsed as a legacy URL object, with a parsed `query`. */
+  resourceURL!: UrlWithParsedQuery;
+  /** The `Host` header. */
+  host!: string;
+  /** The `Sec-WebSocket-Key` header. */
+  key!: string;
+  /** 13 or 8. */
+  webSocketVersion!: number;
+  /** `Origin` (version 13) or `Sec-WebSocket-Origin` (version 8). */
+  origin: string | undefined;
+  /** Requested subprotocols, lower-cased, in the client's order. */
+  requestedProtocols: string[] = [];
+  /** Lower-cased subprotocol name to the client's spelling. */
+  protocolFullCaseMap: Record<string, string> = {};
+  /** Parsed `Sec-WebSocket-Extensions`. */
+  requestedExtensions: Extension[] = [];
+  /** Parsed `Cookie` header. */
+  cookies: RequestCookie[] = [];
+  /** The client's address: the first X-Forwarded-For entry, else the socket's peer. */
+  remoteAddress: string | undefined;
+  /** The X-Forwarded-For chain followed by the socket's peer address. */
+  remoteAddresses: string[];
+  /** The server config this request was made with. */
+  readonly serverConfig: ResolvedServerConfig;
+  /** True once accepted or rejected. */
+  _resolved = false;
+  /** True once the socket ended or closed. */
+  _socketIsClosing = false;
+
+  private readonly head: Buffer;
+  private readonly onSocketGone = (): void => {
+    this._socketIsClosing = true;
+  };
+  // Until the request is answered, socket errors (a reset, say) only mark it closing: Node removed
+  // its own error listener before 'upgrade', so without this one a reset would crash the process.
+  private readonly onSocketError = (): void => {
+    this._socketIsClosing = true;
+    this.socket.destroy();
+  };
+
+  /**
+   * @param socket the upgrade socket
+   * @param httpRequest the upgrade request
+   * @param serverConfig a complete server config
+   * @param head bytes that arrived after the request headers (frames sent with the handshake)
+   */
+  constructor(socket: Socket | Duplex, httpRequest: IncomingMessage, serverConfig: ResolvedServerConfig, head?: Buffer) {
+    super();
+    this.socket = socket as Socket;
+    this.httpRequest = httpRequest;
+    this.resource = httpRequest.url ?? '/';
+    this.remoteAddress = this.socket.remoteAddress;
+    this.remoteAddresses = [this.remoteAddress ?? ''];
+    this.serverConfig = serverConfig;
+    this.head = head ?? EMPTY_BUFFER;
+    this.socket.on('end', this.onSocketGone);
+    this.socket.on('close', this.onSocketGone);
+    this.socket.on('error', this.onSocketError);
+  }
+
+  /** Validate and parse the handshake. Throws a `HandshakeError` (with `httpCode`) if it is invalid. */
+  readHandshake(): void {
+    const request = this.httpRequest;
+    this.resourceURL = parseUrl(this.resource, true);
+    const handshake = validateUpgradeRequest(request);
+    this.host = handshake.host;
+    this.key = handshake.key;
+    this.webSocketVersion = handshake.webSocketVersion;
+    this.origin = handshake.origin;
+    this.requestedProtocols = handshake.requestedProtocols;
+    this.protocolFullCaseMap = handshake.protocolFullCaseMap;
+
+    const forwardedFor = request.headers['x-forwarded-for'];
+    if (!this.serverConfig.ignoreXForwardedFor && forwardedFor) {
+      const chain = (Array.isArray(forwardedFor) ? forwardedFor.join(', ') : forwardedFor).split(/,\s*/);
+      chain.push(this.socket.remoteAddress ?? '');
+      this.remoteAddresses = chain;
+      this.remoteAddress = chain[0];
+    }
+    if (this.serverConfig.parseExtensions) this.requestedExtensions = parseExtensionsHeader(request.headers['sec-websocket-extensions']);
+    if (this.serverConfig.parseCookies) {
+      try {
+        this.cookies = parseCookies(request.headers.cookie);
+      } catch (error) {
+        throw new HandshakeError('WS_ERR_HANDSHAKE_COOKIE', 400, (error as Error).message);
+      }
+    }
+  }
+
+  /**
+   * Complete the handshake. `acceptedProtocol` must be one the client requested (compared
+   * case-insensitively; the 101 echoes the client's spelling). Returns the open connection.
+   */
+  accept(acceptedProtocol?: string | null, allowedOrigin?: string | null, cookies?: SetCookie[]): WebSocketConnection {
+    this.checkUnresolved();
+    const lines = [
+      'HTTP/1.1 101 Switching Protocols',
+      'Upgrade: websocket',
+      'Connection: Upgrade',
+      `Sec-WebSocket-Accept: ${computeAcceptKey(this.key)}`,
+    ];
+    if (acceptedProtocol) {
+      const wire = this.protocolFullCaseMap[acceptedProtocol.toLowerCase()] ?? acceptedProtocol;
+      const bad = findIllegalTokenChar(wire);
+      if (bad !== undefined) this.failAccept(`Illegal character ${JSON.stringify(bad)} in subprotocol.`);
+      if (!this.requestedProtocols.includes(acceptedProtocol.toLowerCase())) this.failAccept('Specified protocol was not requested by the client.');
+      lines.push(`Sec-WebSocket-Protocol: ${wire}`);
+    }
+    if (allowedOrigin) {
+      const origin = sanitizeHeaderValue(allowedOrigin);
+      lines.push(this.webSocketVersion === 13 ? `Origin: ${origin}` : `Sec-WebSocket-Origin: ${origin}`);
+    }
+    if (cookies !== undefined) {
+      let setCookies: string[] = [];
+      try {
+        setCookies = formatSetCookies(cookies);
+      } catch (error) {
+        this.failAccept((error as Error).message);
+      }
+      for (const cookie of setCookies) lines.push(`Set-Cookie: ${cookie}`);
+    }
+    this._resolved = true;
+    this.emit('requestResolved', this);
+
+    const socketAlive = !this._socketIsClosing && !this.socket.destroyed && this.socket.writable;
+    if (socketAlive) this.socket.write(`${lines.join('\r\n')}\r\n\r\n`, 'utf8');
+
+    const connection = new WebSocketConnection(this.socket, [], acceptedProtocol || undefined, false, this.serverConfig);
+    connection.webSocketVersion = this.webSocketVersion;
+    connection.remoteAddress = this.remoteAddress;
+    connection.remoteAddresses = this.remoteAddresses;
+
+    this.removeSocketListeners();
+    if (socketAlive) {
+      // Bytes that came with the handshake go first, after the caller has had a chance to
+      // attach listeners; socket data follows once the data listener resumes the socket.
+      const head = this.head;
+      if (head.length > 0) process.nextTick(() => connection.handleSocketData(head));
+      connection._addSocketEventListeners();
+    } else {
+      process.nextTick(() => connection.drop(1006, 'TCP connection lost before handshake completed.', true));
+    }
+    this.emit('requestAccepted', connection);
+    return connection;
+  }
+
+  /**
+   * Refuse the upgrade with an HTTP status (default 403), an optional reason sent as
+   * `X-WebSocket-Reject-Reason`, and optional extra headers.
+   */
+  reject(status?: number, reason?: string, extraHeaders?: Record<string, string | number>): void {
+    this.checkUnresolved();
+    this._resolved = true;
+    this.emit('requestResolved', this);
+    const code = typeof status === 'number' && Number.isInteger(status) && status >= 100 && status <= 999 ? status : 403;
+    const lines = [`HTTP/1.1 ${code} ${STATUS_CODES[code] ?? 'Unknown'}`, 'Connection: close'];
+    if (reason) lines.push(`X-WebSocket-Reject-Reason: ${sanitizeHeaderValue(reason)}`);
+    if (extraHeaders) {
+      for (const [key, value] of Object.entries(extraHeaders)) {
+        lines.push(`${sanitizeHeaderValue(key).replace(/:/g, '')}: ${sanitizeHeaderValue(String(value))}`);
+      }
+    }
+    if (!this._socketIsClosing && !this.socket.destroyed && this.socket.writable) {
+      this.socket.end(`${lines.join('\r\n')}\r\n\r\n`, 'utf8');
+    } else {
+      this.socket.destroy();
+    }
+    this.emit('requestRejected', this);
+  }
+
+  private checkUnresolved(): void {
+    if (this._resolved) throw new Error('WebSocketRequest may only be accepted or rejected one time.');
+  }
+
+  private failAccept(message: string): never {
+    this.reject(500);
+    throw new Error(message);
+  }
+
+  private removeSocketListeners(): void {
+    this.socket.removeListener('end', this.onSocketGone);
+    this.socket.removeListener('close', this.onSocketGone);
+    this.socket.removeListener('error', this.onSocketError);
+  }
+}
