@@ -8,7 +8,8 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json', diagnostics: false }],
   },
   moduleNameMapper: {
-    '^@wsuite/core$': '<rootDir>/packages/core/src/index.ts',
+    // Tests import sibling packages from source, so no build is needed between edits.
+    '^@wsuite/([^/]+)$': '<rootDir>/packages/$1/src',
   },
   testTimeout: 20000,
 };

@@ -40,6 +40,11 @@ export type MountableServer = HttpServer | HttpsServer;
 export interface ServerConfig extends ConnectionConfig {
   /** The server(s) whose `upgrade` events to handle. */
   httpServer: MountableServer | MountableServer[];
+  /**
+   * Mount on no HTTP server: upgrades arrive through `handleUpgrade()` (framework adapters).
+   * @default false
+   */
+  noServer: boolean;
   /** Accept every valid request with the first requested protocol, without a `request` event. */
   autoAcceptConnections: boolean;
   /** Ignore `X-Forwarded-For` when computing `remoteAddress`. */
@@ -75,6 +80,7 @@ export const SERVER_DEFAULTS: Readonly<Omit<ServerConfig, 'httpServer'>> = Objec
   dropConnectionOnKeepaliveTimeout: true,
   keepaliveGracePeriod: 10000,
   useNativeKeepalive: false,
+  noServer: false,
   autoAcceptConnections: false,
   ignoreXForwardedFor: false,
   parseCookies: true,
@@ -101,6 +107,7 @@ const BOOLEAN_KEYS = [
   'useNativeKeepalive',
   'assembleFragments',
   'disableNagleAlgorithm',
+  'noServer',
   'autoAcceptConnections',
   'ignoreXForwardedFor',
   'parseCookies',

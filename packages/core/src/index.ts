@@ -12,7 +12,9 @@ export { version } from './version';
 
 export { WebSocketServer } from './server';
 export type { WebSocketServerEvents, WebSocketServerOptions } from './server';
-export { WebSocketRequest, sanitizeHeaderValue } from './request';
+export { WebSocketRequest } from './request';
+export { abortHandshake, formatHttpResponse, sanitizeHeaderValue } from './http-response';
+export type { HeaderList } from './http-response';
 export type { WebSocketRequestEvents } from './request';
 export { WebSocketConnection, ConnectionNotOpenError } from './connection';
 export type {

@@ -4,7 +4,7 @@
  * `reject()` (an HTTP error).
  */
 import { EventEmitter } from 'node:events';
-import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { parse as parseUrl, type UrlWithParsedQuery } from 'node:url';
@@ -15,6 +15,7 @@ import { parseExtensionsHeader, type Extension } from './protocol/extension-head
 import { formatSetCookies, parseCookies, type RequestCookie, type SetCookie } from './protocol/cookies';
 import { EMPTY_BUFFER } from './protocol/buffer-util';
 import { WebSocketConnection } from './connection';
+import { abortHandshake, formatHttpResponse, isSocketWritable } from './http-response';
 import type { ResolvedServerConfig } from './config';
 
 /** Events of a {@link WebSocketRequest}. */
@@ -22,15 +23,6 @@ export interface WebSocketRequestEvents {
   requestResolved: [request: WebSocketRequest];
   requestAccepted: [connection: WebSocketConnection];
   requestRejected: [request: WebSocketRequest];
-}
-
-// Control characters (other than tab) would end or corrupt a header line.
-// eslint-disable-next-line no-control-regex
-const UNSAFE_HEADER_CHARS = /[\x00-\x08\x0a-\x1f\x7f]/g;
-
-/** `value` made safe for one HTTP header line: no CR, LF or other control characters. */
-export function sanitizeHeaderValue(value: string): string {
-  return value.replace(UNSAFE_HEADER_CHARS, '');
 }
 
 /** A pending WebSocket upgrade request (`require('@wsuite/core').request`). */
@@ -136,22 +128,20 @@ export class WebSocketRequest extends EventEmitter<WebSocketRequestEvents> {
    */
   accept(acceptedProtocol?: string | null, allowedOrigin?: string | null, cookies?: SetCookie[]): WebSocketConnection {
     this.checkUnresolved();
-    const lines = [
-      'HTTP/1.1 101 Switching Protocols',
-      'Upgrade: websocket',
-      'Connection: Upgrade',
-      `Sec-WebSocket-Accept: ${computeAcceptKey(this.key)}`,
+    const headers: Array<[string, string]> = [
+      ['Upgrade', 'websocket'],
+      ['Connection', 'Upgrade'],
+      ['Sec-WebSocket-Accept', computeAcceptKey(this.key)],
     ];
     if (acceptedProtocol) {
       const wire = this.protocolFullCaseMap[acceptedProtocol.toLowerCase()] ?? acceptedProtocol;
       const bad = findIllegalTokenChar(wire);
       if (bad !== undefined) this.failAccept(`Illegal character ${JSON.stringify(bad)} in subprotocol.`);
       if (!this.requestedProtocols.includes(acceptedProtocol.toLowerCase())) this.failAccept('Specified protocol was not requested by the client.');
-      lines.push(`Sec-WebSocket-Protocol: ${wire}`);
+      headers.push(['Sec-WebSocket-Protocol', wire]);
     }
     if (allowedOrigin) {
-      const origin = sanitizeHeaderValue(allowedOrigin);
-      lines.push(this.webSocketVersion === 13 ? `Origin: ${origin}` : `Sec-WebSocket-Origin: ${origin}`);
+      headers.push([this.webSocketVersion === 13 ? 'Origin' : 'Sec-WebSocket-Origin', allowedOrigin]);
     }
     if (cookies !== undefined) {
       let setCookies: string[] = [];
@@ -160,13 +150,13 @@ export class WebSocketRequest extends EventEmitter<WebSocketRequestEvents> {
       } catch (error) {
         this.failAccept((error as Error).message);
       }
-      for (const cookie of setCookies) lines.push(`Set-Cookie: ${cookie}`);
+      for (const cookie of setCookies) headers.push(['Set-Cookie', cookie]);
     }
     this._resolved = true;
     this.emit('requestResolved', this);
 
-    const socketAlive = !this._socketIsClosing && !this.socket.destroyed && this.socket.writable;
-    if (socketAlive) this.socket.write(`${lines.join('\r\n')}\r\n\r\n`, 'utf8');
+    const socketAlive = !this._socketIsClosing && isSocketWritable(this.socket);
+    if (socketAlive) this.socket.write(formatHttpResponse(101, headers, 'Switching Protocols'), 'utf8');
 
     const connection = new WebSocketConnection(this.socket, [], acceptedProtocol || undefined, false, this.serverConfig);
     connection.webSocketVersion = this.webSocketVersion;
@@ -196,18 +186,8 @@ export class WebSocketRequest extends EventEmitter<WebSocketRequestEvents> {
     this._resolved = true;
     this.emit('requestResolved', this);
     const code = typeof status === 'number' && Number.isInteger(status) && status >= 100 && status <= 999 ? status : 403;
-    const lines = [`HTTP/1.1 ${code} ${STATUS_CODES[code] ?? 'Unknown'}`, 'Connection: close'];
-    if (reason) lines.push(`X-WebSocket-Reject-Reason: ${sanitizeHeaderValue(reason)}`);
-    if (extraHeaders) {
-      for (const [key, value] of Object.entries(extraHeaders)) {
-        lines.push(`${sanitizeHeaderValue(key).replace(/:/g, '')}: ${sanitizeHeaderValue(String(value))}`);
-      }
-    }
-    if (!this._socketIsClosing && !this.socket.destroyed && this.socket.writable) {
-      this.socket.end(`${lines.join('\r\n')}\r\n\r\n`, 'utf8');
-    } else {
-      this.socket.destroy();
-    }
+    if (this._socketIsClosing) this.socket.destroy();
+    else abortHandshake(this.socket, code, reason, extraHeaders);
     this.emit('requestRejected', this);
   }
 

@@ -47,13 +47,14 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
 
   /**
    * Merge `config` over the defaults, check it, and listen to `upgrade` on `config.httpServer`
-   * (one server or an array). Throws when `httpServer` is missing or an option is invalid.
+   * (one server or an array). Throws when `httpServer` is missing (and `noServer` is not set)
+   * or an option is invalid.
    */
   mount(config: WebSocketServerOptions): void {
     if (config === null || typeof config !== 'object') throw new TypeError('WebSocketServer config must be an object.');
     const merged = { ...SERVER_DEFAULTS, ...config } as Record<string, unknown>;
-    if (!merged.httpServer) throw new Error('You must specify an httpServer on which to mount the WebSocket server.');
-    const servers = (Array.isArray(merged.httpServer) ? merged.httpServer : [merged.httpServer]) as MountableServer[];
+    if (!merged.httpServer && !merged.noServer) throw new Error('You must specify an httpServer on which to mount the WebSocket server.');
+    const servers = (merged.httpServer ? (Array.isArray(merged.httpServer) ? merged.httpServer : [merged.httpServer]) : []) as MountableServer[];
     for (const server of servers) {
       if (!server || typeof (server as EventEmitter).on !== 'function') {
         throw new TypeError('httpServer must be an http.Server or https.Server (or an array of them).');
@@ -132,10 +133,12 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   }
 
   /**
-   * Handle one upgrade request: validate it, then emit `request` (or auto-accept, or answer 404).
-   * Frameworks that own the HTTP server call this from their own upgrade handling.
+   * Handle one upgrade request: validate it (an invalid one is answered with its HTTP error and
+   * `upgradeError`), then pass it to `onRequest` when given, else emit `request` (or
+   * auto-accept, or answer 404). Frameworks that own the HTTP server call this from their own
+   * upgrade handling, after their routing and hooks have let the request through.
    */
-  handleUpgrade(httpRequest: IncomingMessage, socket: Duplex, head?: Buffer): void {
+  handleUpgrade(httpRequest: IncomingMessage, socket: Duplex, head?: Buffer, onRequest?: (request: WebSocketRequest) => void): void {
     if (!this.config) throw new Error('WebSocketServer is not mounted: call mount(config) or pass a config to the constructor first.');
     // Another handler (e.g. a second server on the same http.Server) already answered.
     if (socket.destroyed || socket.writableEnded) return;
@@ -154,13 +157,41 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     request.once('requestResolved', () => this.handleRequestResolved(request));
     socket.once('close', () => this.handleRequestResolved(request));
 
-    if (!this.config.autoAcceptConnections && this.listenerCount('request') > 0) {
+    if (onRequest) {
+      onRequest(request);
+    } else if (!this.config.autoAcceptConnections && this.listenerCount('request') > 0) {
       this.emit('request', request);
     } else if (this.config.autoAcceptConnections) {
       request.accept(request.requestedProtocols[0], request.origin);
     } else {
       request.reject(404, 'No handler is configured to accept the connection.');
     }
+  }
+
+  /**
+   * Graceful shutdown: stop taking upgrades, answer pending requests with 503, close every
+   * connection with `code` (1001 by default), and resolve once all have closed. Connections
+   * still open after `timeout` ms are dropped.
+   */
+  async close(options: { code?: number; reason?: string; timeout?: number } = {}): Promise<void> {
+    const code = options.code ?? CloseCode.GoingAway;
+    const reason = options.reason ?? 'Server shutting down';
+    const timeout = options.timeout ?? this.config?.closeTimeout ?? SERVER_DEFAULTS.closeTimeout;
+    if (!Number.isFinite(timeout) || timeout < 0) throw new RangeError(`close() timeout must be a non-negative number of ms, got ${timeout}.`);
+    this.unmount();
+    const open = [...this.connections];
+    const closed = open.map((connection) => new Promise<void>((resolve) => {
+      if (connection.state === 'closed' && connection.closeEventEmitted) resolve();
+      else connection.once('close', () => resolve());
+    }));
+    this.closeAllConnections(code, reason);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeout);
+    });
+    await Promise.race([Promise.all(closed), deadline]);
+    clearTimeout(timer);
+    for (const connection of open) if (!connection.closeEventEmitted) connection.drop(code, reason, true);
   }
 
   /** Track a newly accepted connection and emit `connect`. */
