@@ -15,6 +15,8 @@ export type { WebSocketServerEvents, WebSocketServerOptions } from './server';
 export { WebSocketRequest } from './request';
 export { abortHandshake, formatHttpResponse, sanitizeHeaderValue } from './http-response';
 export type { HeaderList } from './http-response';
+export { createUpgradeResponse } from './upgrade-response';
+export type { UpgradeResponse } from './upgrade-response';
 export type { WebSocketRequestEvents } from './request';
 export { WebSocketConnection, ConnectionNotOpenError } from './connection';
 export type {

@@ -1,0 +1,49 @@
+/**
+ * A `ServerResponse` bound to an upgrade socket, so a framework can run its routing, hooks and
+ * middleware on an upgrade request and answer with a real HTTP response (401, 404, ...) before
+ * any handshake. Adapters use it; core stays framework-free.
+ */
+import { ServerResponse, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+
+/** The response a framework writes to, and the way back to the raw socket. */
+export interface UpgradeResponse {
+  /** Give this to the framework as its response object. */
+  readonly response: ServerResponse;
+  /** True once the framework started an HTTP answer (headers or body written). */
+  readonly answered: boolean;
+  /**
+   * Take the socket back for the WebSocket handshake. Returns false (and leaves the socket
+   * alone) when the framework already answered over HTTP.
+   */
+  release(): boolean;
+}
+
+/**
+ * Bind a fresh `ServerResponse` to `socket`. When the framework finishes an HTTP answer on it,
+ * the socket is ended, since an upgrade socket never carries a second request.
+ */
+export function createUpgradeResponse(request: IncomingMessage, socket: Duplex): UpgradeResponse {
+  const response = new ServerResponse(request);
+  // A refusal is final: the client must not reuse this connection for another request.
+  response.shouldKeepAlive = false;
+  response.assignSocket(socket as Socket);
+  let released = false;
+  response.once('finish', () => {
+    if (!released) socket.end();
+  });
+  return {
+    response,
+    get answered(): boolean {
+      return response.headersSent || response.writableEnded;
+    },
+    release(): boolean {
+      if (released) return true;
+      if (response.headersSent || response.writableEnded) return false;
+      released = true;
+      response.detachSocket(socket as Socket);
+      return true;
+    },
+  };
+}
