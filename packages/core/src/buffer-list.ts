@@ -91,9 +91,17 @@ export class BufferList extends EventEmitter implements BufferListLike {
     return this;
   }
 
-  /** The first `n` bytes (a copy), without consuming them. */
-  take(n = this.total): Buffer {
-    return this.join(0, Math.min(n, this.total));
+  /** The first `n` bytes (a copy), without consuming them; a string when an encoding is given. */
+  take(n?: number): Buffer;
+  take(n: number | undefined, encoding: BufferEncoding): string;
+  take(encoding: BufferEncoding): string;
+  take(n?: number | BufferEncoding, encoding?: BufferEncoding): Buffer | string {
+    if (typeof n === 'string') {
+      encoding = n;
+      n = undefined;
+    }
+    const bytes = this.join(0, Math.min(n ?? this.total, this.total));
+    return encoding ? bytes.toString(encoding) : bytes;
   }
 
   /** Call `fn` with each buffer (the first one trimmed to the unread part). */
@@ -101,8 +109,8 @@ export class BufferList extends EventEmitter implements BufferListLike {
     this.buffers.forEach((buffer, i) => fn(i === 0 ? buffer.subarray(this.offset) : buffer));
   }
 
-  /** The content as a string. */
+  /** The content as a string, decoded as 'binary' (latin1) like WebSocket-Node. */
   override toString(): string {
-    return this.take().toString();
+    return this.take('latin1');
   }
 }

@@ -99,6 +99,9 @@ export const CLIENT_CONNECTION_DEFAULTS: Readonly<ConnectionConfig> = Object.fre
   useNativeKeepalive: false,
 });
 
+/** Every key a server config may have (for adapters that check user options). */
+export const SERVER_OPTION_KEYS: readonly string[] = Object.freeze(['httpServer', ...Object.keys(SERVER_DEFAULTS)]);
+
 const SIZE_KEYS = ['maxReceivedFrameSize', 'maxReceivedMessageSize', 'fragmentationThreshold'] as const;
 const BOOLEAN_KEYS = [
   'fragmentOutgoingMessages',

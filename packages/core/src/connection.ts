@@ -16,7 +16,7 @@ import {
 import { FrameParser } from './protocol/frame-parser';
 import { MessageAssembler } from './protocol/message-assembler';
 import { WebSocketProtocolError } from './protocol/errors';
-import { encodeClosePayload, encodeFragmentedMessage, encodeFrame, encodeTextFrame, truncateUtf8 } from './protocol/frame-encoder';
+import { encodeClosePayload, truncateUtf8 } from './protocol/frame-encoder';
 import { parseClosePayload } from './protocol/close-frame';
 import { isValidCloseCode } from './protocol/validation';
 import { nextMaskKey } from './protocol/mask-key';
@@ -24,6 +24,7 @@ import { EMPTY_BUFFER } from './protocol/buffer-util';
 import type { ConnectionConfig } from './config';
 import { createBufferingLogger, type DebugLogger } from './debug';
 import { WebSocketFrame } from './websocket-frame';
+import { Sender } from './sender';
 
 /** A text message as delivered by the `message` event. */
 export interface Utf8Message {
@@ -149,7 +150,7 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
   private readonly parser: FrameParser;
   private readonly assembler: MessageAssembler;
   private listening = false;
-  private corked = false;
+  private readonly sender: Sender;
   private lingering = false;
   private readonly maskKeyFn: () => Uint8Array | null;
   private readonly onSocketData = (data: Buffer): void => this.handleSocketData(data);
@@ -180,6 +181,7 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
     this.remoteAddress = this.socket.remoteAddress;
     this.remoteAddresses = undefined;
     this.maskKeyFn = maskOutgoingPackets ? nextMaskKey : noMask;
+    this.sender = new Sender(this.socket, { maskKey: this.maskKeyFn, onDrain: () => this.handleSocketDrain() });
     this._debug = createBufferingLogger('websocket:connection', ++nextConnectionId);
 
     this.parser = new FrameParser(
@@ -278,6 +280,8 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
       this.closeDescription = info.reason || (CLOSE_DESCRIPTIONS[info.code] ?? '');
       // Echo the peer's code (RFC 6455 §5.5.1); a close without a code is answered with 1000.
       this.writeCloseFrame(info.code === CloseCode.NoStatus ? CloseCode.Normal : info.code, '');
+      // From here the close timer bounds the handshake; a keepalive drop would replace the peer's code with 1006.
+      this.stopKeepalive();
       this.setCloseTimer();
     } else if (this.state === 'ending') {
       this.waitingForCloseResponse = false;
@@ -313,12 +317,13 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
     if (data === null || data === undefined) throw new TypeError('sendUTF() needs a string (or a value with toString()).');
     const text = typeof data === 'string' ? data : data.toString();
     if (this.state !== 'open') return this.refuseSend(cb);
-    const byteLength = Buffer.byteLength(text);
-    if (this.config.fragmentOutgoingMessages && byteLength > this.config.fragmentationThreshold) {
-      return this.sendFragmented(Opcode.Text, Buffer.from(text, 'utf8'), cb);
+    // A UTF-16 unit is at most 3 UTF-8 bytes: short text needs no length scan to rule out fragmenting.
+    if (this.config.fragmentOutgoingMessages && text.length * 3 > this.config.fragmentationThreshold) {
+      const bytes = Buffer.from(text, 'utf8');
+      if (bytes.length > this.config.fragmentationThreshold) return this.sendFragmented(Opcode.Text, bytes, cb);
+      return this.track(this.sender.frame(Opcode.Text, bytes, true, false, cb));
     }
-    const frame = encodeTextFrame(text, byteLength, Opcode.Text, { maskKey: this.maskKeyFn() });
-    return this.writeBuffers([frame], cb);
+    return this.track(this.sender.text(Opcode.Text, text, true, false, cb));
   }
 
   /** Send a binary message. */
@@ -328,7 +333,7 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
     if (this.config.fragmentOutgoingMessages && data.length > this.config.fragmentationThreshold) {
       return this.sendFragmented(Opcode.Binary, data, cb);
     }
-    return this.writeBuffers(encodeFrame(Opcode.Binary, data, { maskKey: this.maskKeyFn() }), cb);
+    return this.track(this.sender.frame(Opcode.Binary, data, true, false, cb));
   }
 
   /**
@@ -338,7 +343,7 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
   sendEncodedFrames(frames: readonly Buffer[], cb?: SendCallback): boolean {
     if (this.maskOutgoingPackets) throw new Error('sendEncodedFrames() is for server connections: client frames must be masked one by one.');
     if (this.state !== 'open') return this.refuseSend(cb);
-    return this.writeBuffers(frames, cb);
+    return this.track(this.sender.raw(frames, cb));
   }
 
   /** Send a ping (payload: up to 125 bytes; a string is sent as UTF-8). */
@@ -357,20 +362,21 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
       throw new RangeError(`A ${name} payload must be at most ${MAX_CONTROL_PAYLOAD} bytes; got ${payload.length}.`);
     }
     if (this.state !== 'open') return false;
-    return this.writeBuffers(encodeFrame(opcode, payload, { maskKey: this.maskKeyFn() }));
+    return this.track(this.sender.frame(opcode, payload, true, false));
   }
 
   /** Send a frame built by the caller. Returns the socket's write result. */
   sendFrame(frame: WebSocketFrame, cb?: SendCallback): boolean {
+    // Like every send method: nothing reaches a socket whose close handshake has begun.
+    if (this.state !== 'open') return this.refuseSend(cb);
     frame.mask = this.maskOutgoingPackets;
-    const flushed = this.writeBuffers([frame.toBuffer()], cb);
-    this.outputBufferFull = !flushed;
-    return flushed;
+    return this.track(this.sender.raw([frame.toBuffer()], cb));
   }
 
   /** Send a frame, split into `fragmentationThreshold`-sized frames when configured and needed. */
   fragmentAndSend(frame: WebSocketFrame, cb?: SendCallback): boolean {
     if (frame.opcode > 0x07) throw new Error('You cannot fragment control frames.');
+    if (this.state !== 'open') return this.refuseSend(cb);
     const payload = frame.binaryPayload ?? EMPTY_BUFFER;
     if (!this.config.fragmentOutgoingMessages || payload.length <= this.config.fragmentationThreshold) {
       frame.fin = true;
@@ -380,7 +386,22 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
   }
 
   private sendFragmented(opcode: number, payload: Buffer, cb?: SendCallback): boolean {
-    return this.writeBuffers(encodeFragmentedMessage(opcode, payload, this.config.fragmentationThreshold, this.maskKeyFn), cb);
+    const threshold = this.config.fragmentationThreshold;
+    let flushed = true;
+    let offset = 0;
+    do {
+      const end = Math.min(offset + threshold, payload.length);
+      const last = end === payload.length;
+      flushed = this.sender.frame(offset === 0 ? opcode : Opcode.Continuation, payload.subarray(offset, end), last, false, last ? cb : undefined);
+      offset = end;
+    } while (offset < payload.length);
+    return this.track(flushed);
+  }
+
+  /** Note a full socket buffer, so `drain` is expected. */
+  private track(flushed: boolean): boolean {
+    if (!flushed) this.outputBufferFull = true;
+    return flushed;
   }
 
   private refuseSend(cb?: SendCallback): false {
@@ -389,30 +410,6 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
       process.nextTick(cb, error);
     }
     return false;
-  }
-
-  /**
-   * Write buffers through a corked socket; the cork is released on the next tick, so every
-   * frame sent in one turn of the event loop leaves in one write.
-   */
-  private writeBuffers(buffers: readonly Buffer[], cb?: SendCallback): boolean {
-    const socket = this.socket;
-    if (!this.corked) {
-      this.corked = true;
-      socket.cork();
-      process.nextTick(uncorkConnection, this);
-    }
-    let flushed = true;
-    const last = buffers.length - 1;
-    for (let i = 0; i <= last; i++) flushed = socket.write(buffers[i], i === last ? cb : undefined);
-    if (!flushed) this.outputBufferFull = true;
-    return flushed;
-  }
-
-  /** @internal Release the write cork (scheduled by writeBuffers). */
-  _uncork(): void {
-    this.corked = false;
-    this.socket.uncork();
   }
 
   // ---- closing ---------------------------------------------------------------------------
@@ -431,6 +428,8 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
     }
     this.closeReasonCode = code;
     this.closeDescription = text;
+    // From here the close timer bounds the handshake; a keepalive drop would replace our code with 1006.
+    this.stopKeepalive();
     this.setCloseTimer();
     this.writeCloseFrame(code, text);
     this.state = 'ending';
@@ -461,7 +460,10 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
     this.closeDescription = text;
     this.emitClose();
     if (sentClose) this.linger();
-    else this.socket.destroy();
+    else {
+      this.sender.discard();
+      this.socket.destroy();
+    }
   }
 
   /** Send a close frame and end our side of the TCP connection. */
@@ -471,8 +473,8 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
   }
 
   private writeCloseFrame(code: number, reason: string, cb?: SendCallback): void {
-    const payload = encodeClosePayload(code, reason);
-    this.writeBuffers(encodeFrame(Opcode.Close, payload, { maskKey: this.maskKeyFn() }), cb);
+    this.sender.frame(Opcode.Close, encodeClosePayload(code, reason), true, false, cb);
+    this.sender.flush();
     this.socket.end();
   }
 
@@ -547,6 +549,11 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
   handleGracePeriodTimer(): void {
     this._gracePeriodTimeoutID = null;
     this.drop(CloseCode.Abnormal, 'Peer not responding.', true);
+  }
+
+  private stopKeepalive(): void {
+    this.clearKeepaliveTimer();
+    this.clearGracePeriodTimer();
   }
 
   private restartKeepalive(): void {
@@ -650,10 +657,7 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
 
   /** Bytes written to the socket but not yet sent. */
   get bufferedAmount(): number {
-    return this.socket.writableLength;
+    return this.sender.bufferedAmount;
   }
 }
 
-function uncorkConnection(connection: WebSocketConnection): void {
-  connection._uncork();
-}

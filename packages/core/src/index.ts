@@ -1,17 +1,28 @@
 /**
- * `@wsuite/core`: the WebSocket-Node compatible entry (`server`, `router`, `frame`, `request`,
- * `connection`, `deprecation`, `version`) plus modern named exports. Re-exports only.
+ * `@wsuite/core`: the WebSocket-Node compatible entry (`server`, `client`, `router`, `frame`,
+ * `request`, `connection`, `w3cwebsocket`, `deprecation`, `version`) plus modern named exports.
+ * Re-exports only.
  */
 export { WebSocketServer as server } from './server';
+export { WebSocketClient as client } from './client';
 export { WebSocketRouter as router } from './router';
 export { WebSocketFrame as frame } from './websocket-frame';
 export { WebSocketRequest as request } from './request';
 export { WebSocketConnection as connection } from './connection';
+export { W3CWebSocket as w3cwebsocket } from './w3c-websocket';
 export { deprecation } from './deprecation';
 export { version } from './version';
 
 export { WebSocketServer } from './server';
 export type { WebSocketServerEvents, WebSocketServerOptions } from './server';
+export { WebSocketClient } from './client';
+export type { RequestedProtocols, WebSocketClientEvents } from './client';
+export { CLIENT_DEFAULTS, resolveClientConfig } from './client-config';
+export type { ClientConfig, ClientTlsOptions, ResolvedClientConfig, WebSocketClientOptions } from './client-config';
+export { W3CWebSocket } from './w3c-websocket';
+export type { BinaryType, W3CEventHandler, W3CSendData } from './w3c-websocket';
+export { CloseEvent, ErrorEvent, MessageEvent } from './w3c-events';
+export type { BaseEventInit, CloseEventInit, ErrorEventInit, MessageEventInit } from './w3c-events';
 export { WebSocketRequest } from './request';
 export { abortHandshake, formatHttpResponse, sanitizeHeaderValue } from './http-response';
 export type { HeaderList } from './http-response';
@@ -36,7 +47,9 @@ export { WebSocketRouterRequest, NO_PROTOCOL } from './router-request';
 export type { WebSocketRouterRequestEvents } from './router-request';
 export { BufferList } from './buffer-list';
 export type { BufferListLike } from './buffer-list';
-export { SERVER_DEFAULTS, CLIENT_CONNECTION_DEFAULTS, validateConnectionConfig } from './config';
+export { SERVER_DEFAULTS, SERVER_OPTION_KEYS, CLIENT_CONNECTION_DEFAULTS, validateConnectionConfig } from './config';
+export { runConnectionHandler, closeWithInternalError, toError } from './handler-runner';
+export type { ConnectionErrorHandler } from './handler-runner';
 export type { ConnectionConfig, MountableServer, ResolvedServerConfig, ServerConfig } from './config';
 export type { Deprecation } from './deprecation';
 export type { DebugLogger } from './debug';
@@ -61,6 +74,26 @@ export { parseClosePayload } from './protocol/close-frame';
 export type { CloseInfo } from './protocol/close-frame';
 export { computeAcceptKey, validateUpgradeRequest, isValidKey } from './protocol/handshake';
 export type { UpgradeRequestLike, ValidatedUpgrade } from './protocol/handshake';
+export {
+  ClientHandshakeError,
+  buildHandshakeHeaders,
+  generateKey,
+  non101ResponseError,
+  normalizeProtocols,
+  parseWebSocketUrl,
+  verifyHandshakeResponse,
+} from './protocol/client-handshake';
+export type {
+  ClientExtensionNegotiator,
+  ClientHandshakeErrorCode,
+  ExpectedHandshake,
+  HandshakeHeaders,
+  HandshakeRequestOptions,
+  HandshakeResponseLike,
+  NegotiatedHandshake,
+  WebSocketTarget,
+  WebSocketUrlLike,
+} from './protocol/client-handshake';
 export { isValidCloseCode, isToken } from './protocol/validation';
 export { Utf8Validator, isValidUtf8 } from './protocol/utf8';
 export { parseCookies, formatSetCookies } from './protocol/cookies';

@@ -25,6 +25,17 @@ export interface WebSocketRequestEvents {
   requestRejected: [request: WebSocketRequest];
 }
 
+/** Response headers only the handshake itself may set. */
+const HANDSHAKE_HEADERS = new Set([
+  'upgrade',
+  'connection',
+  'sec-websocket-accept',
+  'sec-websocket-protocol',
+  'sec-websocket-extensions',
+  'content-length',
+  'transfer-encoding',
+]);
+
 /** A pending WebSocket upgrade request (`require('@wsuite/core').request`). */
 export class WebSocketRequest extends EventEmitter<WebSocketRequestEvents> {
   /** The socket the request arrived on. */
@@ -124,9 +135,16 @@ export class WebSocketRequest extends EventEmitter<WebSocketRequestEvents> {
 
   /**
    * Complete the handshake. `acceptedProtocol` must be one the client requested (compared
-   * case-insensitively; the 101 echoes the client's spelling). Returns the open connection.
+   * case-insensitively; the 101 echoes the client's spelling). `extraHeaders` are added to the 101
+   * (e.g. headers a framework set while routing the request); the handshake headers themselves
+   * cannot be overridden. Returns the open connection.
    */
-  accept(acceptedProtocol?: string | null, allowedOrigin?: string | null, cookies?: SetCookie[]): WebSocketConnection {
+  accept(
+    acceptedProtocol?: string | null,
+    allowedOrigin?: string | null,
+    cookies?: SetCookie[],
+    extraHeaders?: Readonly<Record<string, string | number | readonly string[]>>,
+  ): WebSocketConnection {
     this.checkUnresolved();
     const headers: Array<[string, string]> = [
       ['Upgrade', 'websocket'],
@@ -151,6 +169,13 @@ export class WebSocketRequest extends EventEmitter<WebSocketRequestEvents> {
         this.failAccept((error as Error).message);
       }
       for (const cookie of setCookies) headers.push(['Set-Cookie', cookie]);
+    }
+    if (extraHeaders) {
+      for (const [name, value] of Object.entries(extraHeaders)) {
+        // The handshake headers are core's to write; a framework's copy of them is dropped.
+        if (HANDSHAKE_HEADERS.has(name.toLowerCase())) continue;
+        for (const item of Array.isArray(value) ? value : [value]) headers.push([name, String(item)]);
+      }
     }
     this._resolved = true;
     this.emit('requestResolved', this);
@@ -178,14 +203,17 @@ export class WebSocketRequest extends EventEmitter<WebSocketRequestEvents> {
   }
 
   /**
-   * Refuse the upgrade with an HTTP status (default 403), an optional reason sent as
-   * `X-WebSocket-Reject-Reason`, and optional extra headers.
+   * Refuse the upgrade with an HTTP status (300-599; a non-number gives 403), an optional reason
+   * sent as `X-WebSocket-Reject-Reason`, and optional extra headers.
    */
   reject(status?: number, reason?: string, extraHeaders?: Record<string, string | number>): void {
     this.checkUnresolved();
+    if (typeof status === 'number' && !(Number.isInteger(status) && status >= 300 && status <= 599)) {
+      throw new RangeError(`reject() needs an HTTP status from 300 to 599 (a refusal), got ${status}.`);
+    }
+    const code = typeof status === 'number' ? status : 403;
     this._resolved = true;
     this.emit('requestResolved', this);
-    const code = typeof status === 'number' && Number.isInteger(status) && status >= 100 && status <= 999 ? status : 403;
     if (this._socketIsClosing) this.socket.destroy();
     else abortHandshake(this.socket, code, reason, extraHeaders);
     this.emit('requestRejected', this);

@@ -26,6 +26,12 @@ export interface WebSocketServerEvents {
 export type WebSocketServerOptions = Partial<ServerConfig> & Record<string, unknown>;
 
 const noMask = (): null => null;
+/**
+ * Sockets whose upgrade request a WebSocketServer has taken. When two servers are mounted on one
+ * http.Server, both see every upgrade: the first one owns the socket, the second leaves it alone
+ * (otherwise both could answer, and the client would get two 101 responses on one socket).
+ */
+const claimedSockets = new WeakSet<Duplex>();
 const debug = createBufferingLogger('websocket:server', 'server');
 
 /** A WebSocket server (`require('@wsuite/core').server`). */
@@ -141,7 +147,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   handleUpgrade(httpRequest: IncomingMessage, socket: Duplex, head?: Buffer, onRequest?: (request: WebSocketRequest) => void): void {
     if (!this.config) throw new Error('WebSocketServer is not mounted: call mount(config) or pass a config to the constructor first.');
     // Another handler (e.g. a second server on the same http.Server) already answered.
-    if (socket.destroyed || socket.writableEnded) return;
+    if (socket.destroyed || socket.writableEnded || claimedSockets.has(socket)) return;
+    claimedSockets.add(socket);
     const request = new WebSocketRequest(socket, httpRequest, this.config, head);
     try {
       request.readHandshake();

@@ -14,7 +14,8 @@ export interface UpgradeResponse {
   /** True once the framework started an HTTP answer (headers or body written). */
   readonly answered: boolean;
   /**
-   * Take the socket back for the WebSocket handshake. Returns false (and leaves the socket
+   * Take the socket back for the WebSocket handshake (hand it to `handleUpgrade` in the same
+   * tick: from here on, socket errors are the caller's). Returns false (and leaves the socket
    * alone) when the framework already answered over HTTP.
    */
   release(): boolean;
@@ -30,6 +31,12 @@ export function createUpgradeResponse(request: IncomingMessage, socket: Duplex):
   response.shouldKeepAlive = false;
   response.assignSocket(socket as Socket);
   let released = false;
+  // Node removed its own socket error listener before emitting 'upgrade': until the socket is
+  // handed back, a reset while the framework is still routing must not crash the process.
+  const onError = (): void => {
+    socket.destroy();
+  };
+  socket.on('error', onError);
   response.once('finish', () => {
     if (!released) socket.end();
   });
@@ -42,6 +49,7 @@ export function createUpgradeResponse(request: IncomingMessage, socket: Duplex):
       if (released) return true;
       if (response.headersSent || response.writableEnded) return false;
       released = true;
+      socket.removeListener('error', onError);
       response.detachSocket(socket as Socket);
       return true;
     },

@@ -1,0 +1,214 @@
+/**
+ * The per-connection writer. Frames sent during one turn of the event loop are encoded into a
+ * shared slab and leave in one socket write on the next tick: N small messages cost one
+ * syscall and no per-message allocation. Large payloads are written as they are, never copied.
+ */
+import { frameHeaderLength, writeFrameHeader } from './protocol/frame-encoder';
+import { applyMask } from './protocol/buffer-util';
+import { MAX_7BIT_LENGTH } from './protocol/constants';
+
+/** The socket side a Sender needs. */
+export interface SenderSocket {
+  write(chunk: Buffer, cb?: (error?: Error | null) => void): boolean;
+  cork(): void;
+  uncork(): void;
+  readonly writableLength: number;
+  readonly writableHighWaterMark: number;
+  readonly destroyed: boolean;
+}
+
+/** Callback of a send: called once the bytes are written, or with the error that prevented it. */
+export type WriteCallback = (error?: Error | null) => void;
+
+/** Payloads up to this size are copied into the slab; larger ones are written by reference. */
+const COPY_LIMIT = 4096;
+/** Size of a slab; a new one is taken when the current one cannot fit the next frame. */
+const SLAB_SIZE = 64 * 1024;
+/** Longest string whose UTF-8 form surely fits a 7-bit length (3 bytes per UTF-16 unit at most). */
+const SHORT_TEXT_UNITS = Math.floor(MAX_7BIT_LENGTH / 3);
+
+/** Options of a {@link Sender}. */
+export interface SenderOptions {
+  /** A fresh masking key per frame (clients), or null (servers). */
+  maskKey: () => Uint8Array | null;
+  /** Called when the socket can take more data after a send reported it could not. */
+  onDrain?: () => void;
+}
+
+/** Gathers the frames of one tick and writes them together. */
+export class Sender {
+  private readonly socket: SenderSocket;
+  private readonly maskKey: () => Uint8Array | null;
+  private readonly onDrain: (() => void) | undefined;
+
+  private slab: Buffer = Buffer.allocUnsafe(0);
+  private slabStart = 0;
+  private slabUsed = 0;
+  private queue: Buffer[] = [];
+  private queuedBytes = 0;
+  private callbacks: WriteCallback[] = [];
+  private scheduled = false;
+  private reportedFull = false;
+
+  constructor(socket: SenderSocket, options: SenderOptions) {
+    this.socket = socket;
+    this.maskKey = options.maskKey;
+    this.onDrain = options.onDrain;
+  }
+
+  /** Bytes accepted but not yet handed to the socket, plus the socket's own buffer. */
+  get bufferedAmount(): number {
+    return this.queuedBytes + (this.slabUsed - this.slabStart) + this.socket.writableLength;
+  }
+
+  /** Queue one frame with a text payload, encoded straight into the slab. */
+  text(opcode: number, text: string, fin: boolean, rsv1: boolean, cb?: WriteCallback): boolean {
+    const maskKey = this.maskKey();
+    if (text.length <= SHORT_TEXT_UNITS) {
+      // Short text: write the bytes first and fill in the 7-bit length after, so the string is
+      // scanned once.
+      const headerLength = maskKey ? 6 : 2;
+      const at = this.reserve(headerLength + text.length * 3);
+      const written = this.slab.write(text, at + headerLength, 'utf8');
+      writeFrameHeader(this.slab, at, opcode, written, { fin, rsv1, maskKey });
+      if (maskKey) applyMask(this.slab, at + headerLength, this.slab, at + headerLength, written, maskKey);
+      this.slabUsed = at + headerLength + written;
+      return this.queued(cb);
+    }
+    const byteLength = Buffer.byteLength(text);
+    if (byteLength > COPY_LIMIT) return this.frame(opcode, Buffer.from(text, 'utf8'), fin, rsv1, cb, maskKey);
+    const headerLength = frameHeaderLength(byteLength, maskKey !== null);
+    const at = this.reserve(headerLength + byteLength);
+    writeFrameHeader(this.slab, at, opcode, byteLength, { fin, rsv1, maskKey });
+    this.slab.write(text, at + headerLength, 'utf8');
+    if (maskKey) applyMask(this.slab, at + headerLength, this.slab, at + headerLength, byteLength, maskKey);
+    this.slabUsed = at + headerLength + byteLength;
+    return this.queued(cb);
+  }
+
+  /** Queue one frame. The payload is copied only when small, or when it must be masked. */
+  frame(opcode: number, payload: Uint8Array, fin: boolean, rsv1: boolean, cb?: WriteCallback, key?: Uint8Array | null): boolean {
+    const maskKey = key === undefined ? this.maskKey() : key;
+    const length = payload.length;
+    const headerLength = frameHeaderLength(length, maskKey !== null);
+    if (length <= COPY_LIMIT) {
+      const at = this.reserve(headerLength + length);
+      writeFrameHeader(this.slab, at, opcode, length, { fin, rsv1, maskKey });
+      if (maskKey) applyMask(payload, 0, this.slab, at + headerLength, length, maskKey);
+      else this.slab.set(payload, at + headerLength);
+      this.slabUsed = at + headerLength + length;
+      return this.queued(cb);
+    }
+    if (maskKey) {
+      // Masking must not change the caller's bytes: mask into a copy.
+      const frame = Buffer.allocUnsafe(headerLength + length);
+      writeFrameHeader(frame, 0, opcode, length, { fin, rsv1, maskKey });
+      applyMask(payload, 0, frame, headerLength, length, maskKey);
+      this.push(frame);
+      return this.queued(cb);
+    }
+    const at = this.reserve(headerLength);
+    writeFrameHeader(this.slab, at, opcode, length, { fin, rsv1, maskKey: null });
+    this.slabUsed = at + headerLength;
+    this.push(Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, length));
+    return this.queued(cb);
+  }
+
+  /** Queue bytes that are already whole frames (encoded once for many connections). */
+  raw(frames: readonly Buffer[], cb?: WriteCallback): boolean {
+    for (const frame of frames) this.push(frame);
+    return this.queued(cb);
+  }
+
+  /** Hand everything queued to the socket now (before `end()`, or at the end of a tick). */
+  flush(): void {
+    this.scheduled = false;
+    this.sealSlab();
+    const queue = this.queue;
+    if (queue.length === 0) return;
+    const callbacks = this.callbacks;
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.callbacks = [];
+    const socket = this.socket;
+    if (socket.destroyed) {
+      const error = new Error('The socket was destroyed before the data could be written.');
+      for (const cb of callbacks) process.nextTick(cb, error);
+      return;
+    }
+    const done = callbacks.length === 0 ? undefined : callbacks.length === 1 ? callbacks[0] : (error?: Error | null) => {
+      for (const cb of callbacks) cb(error);
+    };
+    let flushed: boolean;
+    if (queue.length === 1) {
+      flushed = socket.write(queue[0], done);
+    } else {
+      socket.cork();
+      const last = queue.length - 1;
+      for (let i = 0; i < last; i++) socket.write(queue[i]);
+      flushed = socket.write(queue[last], done);
+      socket.uncork();
+    }
+    if (flushed && this.reportedFull) {
+      // A send said "full" while the bytes were still queued, but the socket took them all
+      // without filling up, so the socket itself will never emit 'drain': report it here.
+      this.reportedFull = false;
+      if (this.onDrain) process.nextTick(this.onDrain);
+    } else if (!flushed) {
+      this.reportedFull = false;
+    }
+  }
+
+  /** Forget everything queued (the connection is being destroyed). */
+  discard(): void {
+    const callbacks = this.callbacks;
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.callbacks = [];
+    this.slabStart = this.slabUsed;
+    const error = new Error('The connection closed before the data could be written.');
+    for (const cb of callbacks) process.nextTick(cb, error);
+  }
+
+  /** Offset in the slab where `bytes` can be written (a fresh slab when they do not fit). */
+  private reserve(bytes: number): number {
+    if (this.slab.length - this.slabUsed < bytes) {
+      this.sealSlab();
+      this.slab = Buffer.allocUnsafe(Math.max(SLAB_SIZE, bytes));
+      this.slabStart = 0;
+      this.slabUsed = 0;
+    }
+    return this.slabUsed;
+  }
+
+  /** Move the slab bytes written since the last seal into the queue (the region is never reused). */
+  private sealSlab(): void {
+    if (this.slabUsed > this.slabStart) {
+      const chunk = this.slab.subarray(this.slabStart, this.slabUsed);
+      this.slabStart = this.slabUsed;
+      this.queue.push(chunk);
+      this.queuedBytes += chunk.length;
+    }
+  }
+
+  private push(buffer: Buffer): void {
+    this.sealSlab();
+    this.queue.push(buffer);
+    this.queuedBytes += buffer.length;
+  }
+
+  private queued(cb?: WriteCallback): boolean {
+    if (cb) this.callbacks.push(cb);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      process.nextTick(flushSender, this);
+    }
+    const full = this.bufferedAmount >= this.socket.writableHighWaterMark;
+    if (full) this.reportedFull = true;
+    return !full;
+  }
+}
+
+function flushSender(sender: Sender): void {
+  sender.flush();
+}

@@ -1,0 +1,165 @@
+import { Sender, type SenderSocket } from '../../src/sender';
+import { FrameParser } from '../../src/protocol/frame-parser';
+
+class FakeSocket implements SenderSocket {
+  writes: Buffer[][] = [];
+  private corkedChunks: Buffer[] | null = null;
+  writableLength = 0;
+  writableHighWaterMark = 16 * 1024;
+  destroyed = false;
+  nextResult = true;
+  write(chunk: Buffer, cb?: (error?: Error | null) => void): boolean {
+    if (this.corkedChunks) this.corkedChunks.push(chunk);
+    else this.writes.push([chunk]);
+    if (cb) process.nextTick(cb, null);
+    return this.nextResult;
+  }
+  cork(): void {
+    this.corkedChunks = [];
+  }
+  uncork(): void {
+    if (this.corkedChunks) this.writes.push(this.corkedChunks);
+    this.corkedChunks = null;
+  }
+}
+
+const tick = (): Promise<void> => new Promise((resolve) => process.nextTick(resolve));
+
+function parse(bytes: Buffer, masked: boolean): Array<{ opcode: number; fin: boolean; rsv1: boolean; payload: string }> {
+  const frames: Array<{ opcode: number; fin: boolean; rsv1: boolean; payload: string }> = [];
+  const parser = new FrameParser(
+    { maxFrameSize: 0, expectMasked: masked, checkFragmentation: false, allowedRsv: 0x40 },
+    { onFrame: (opcode, fin, rsv1, payload) => frames.push({ opcode, fin, rsv1, payload: payload.toString('latin1') }), onError: (e) => { throw e; } },
+  );
+  parser.push(bytes);
+  return frames;
+}
+
+const writtenBytes = (socket: FakeSocket): Buffer => Buffer.concat(socket.writes.flat());
+
+describe('Sender', () => {
+  it('coalesces every frame sent in one tick into one write', async () => {
+    const socket = new FakeSocket();
+    const sender = new Sender(socket, { maskKey: () => null });
+    for (let i = 0; i < 100; i++) sender.text(0x1, `message ${i}`, true, false);
+    expect(socket.writes).toHaveLength(0);
+    await tick();
+    expect(socket.writes).toHaveLength(1);
+    expect(socket.writes[0]).toHaveLength(1);
+    const frames = parse(writtenBytes(socket), false);
+    expect(frames.map((f) => f.payload)).toEqual(Array.from({ length: 100 }, (_, i) => `message ${i}`));
+  });
+
+  it('encodes short, medium and long text, including multi-byte characters', async () => {
+    const socket = new FakeSocket();
+    const sender = new Sender(socket, { maskKey: () => null });
+    const texts = ['', 'é', '€'.repeat(41), 'x'.repeat(42), 'ü'.repeat(100), '😀'.repeat(2000), 'a'.repeat(70000)];
+    for (const text of texts) sender.text(0x1, text, true, false);
+    await tick();
+    const frames = parse(writtenBytes(socket), false);
+    expect(frames.map((f) => Buffer.from(f.payload, 'latin1').toString('utf8'))).toEqual(texts);
+  });
+
+  it('masks client frames without touching the caller payload', async () => {
+    const socket = new FakeSocket();
+    const keys = [Buffer.from([1, 2, 3, 4]), Buffer.from([9, 8, 7, 6]), Buffer.from([0xff, 0, 0xff, 0])];
+    let k = 0;
+    const sender = new Sender(socket, { maskKey: () => keys[k++ % keys.length] });
+    const small = Buffer.from('small binary');
+    const large = Buffer.alloc(10000, 0x41);
+    sender.frame(0x2, small, true, false);
+    sender.frame(0x2, large, true, false);
+    sender.text(0x1, 'masked text', true, false);
+    await tick();
+    expect(small.toString()).toBe('small binary');
+    expect(large.every((b) => b === 0x41)).toBe(true);
+    const frames = parse(writtenBytes(socket), true);
+    expect(frames.map((f) => f.payload.length)).toEqual([12, 10000, 11]);
+    expect(frames[0].payload).toBe('small binary');
+    expect(frames[1].payload).toBe('A'.repeat(10000));
+    expect(frames[2].payload).toBe('masked text');
+  });
+
+  it('writes large unmasked payloads by reference, in order with slab bytes', async () => {
+    const socket = new FakeSocket();
+    const sender = new Sender(socket, { maskKey: () => null });
+    const big = Buffer.alloc(100000, 7);
+    sender.text(0x1, 'before', true, false);
+    sender.frame(0x2, big, true, false);
+    sender.text(0x1, 'after', true, false);
+    await tick();
+    expect(socket.writes).toHaveLength(1);
+    expect(socket.writes[0].some((chunk) => chunk === big)).toBe(true);
+    const frames = parse(writtenBytes(socket), false);
+    expect(frames.map((f) => [f.opcode, f.payload.length])).toEqual([[1, 6], [2, 100000], [1, 5]]);
+  });
+
+  it('keeps FIN and RSV1 as given', async () => {
+    const socket = new FakeSocket();
+    const sender = new Sender(socket, { maskKey: () => null });
+    sender.frame(0x1, Buffer.from('a'), false, true);
+    sender.frame(0x0, Buffer.from('b'), true, false);
+    await tick();
+    const frames = parse(writtenBytes(socket), false);
+    expect(frames.map((f) => [f.opcode, f.fin, f.rsv1])).toEqual([[1, false, true], [0, true, false]]);
+  });
+
+  it('calls every callback once the write completes, and flush() writes at once', async () => {
+    const socket = new FakeSocket();
+    const sender = new Sender(socket, { maskKey: () => null });
+    const calls: Array<Error | null | undefined> = [];
+    sender.text(0x1, 'a', true, false, (e) => calls.push(e));
+    sender.text(0x1, 'b', true, false, (e) => calls.push(e));
+    sender.flush();
+    expect(socket.writes).toHaveLength(1);
+    await tick();
+    expect(calls).toEqual([null, null]);
+  });
+
+  it('reports a full buffer and emits drain itself when the socket took everything', async () => {
+    const socket = new FakeSocket();
+    socket.writableHighWaterMark = 100;
+    const drains: number[] = [];
+    const sender = new Sender(socket, { maskKey: () => null, onDrain: () => drains.push(1) });
+    expect(sender.text(0x1, 'x'.repeat(50), true, false)).toBe(true);
+    expect(sender.text(0x1, 'y'.repeat(50), true, false)).toBe(false);
+    expect(sender.bufferedAmount).toBe(104);
+    await tick();
+    await tick();
+    expect(drains).toEqual([1]);
+  });
+
+  it('leaves drain to the socket when its write reports full', async () => {
+    const socket = new FakeSocket();
+    socket.writableHighWaterMark = 10;
+    socket.nextResult = false;
+    const drains: number[] = [];
+    const sender = new Sender(socket, { maskKey: () => null, onDrain: () => drains.push(1) });
+    expect(sender.text(0x1, 'x'.repeat(20), true, false)).toBe(false);
+    await tick();
+    await tick();
+    expect(drains).toEqual([]);
+  });
+
+  it('fails callbacks when the socket is gone', async () => {
+    const socket = new FakeSocket();
+    socket.destroyed = true;
+    const sender = new Sender(socket, { maskKey: () => null });
+    const errors: Array<Error | null | undefined> = [];
+    sender.text(0x1, 'lost', true, false, (e) => errors.push(e));
+    await tick();
+    await tick();
+    expect(socket.writes).toHaveLength(0);
+    expect(errors[0]).toBeInstanceOf(Error);
+  });
+
+  it('sends pre-encoded frames as they are', async () => {
+    const socket = new FakeSocket();
+    const sender = new Sender(socket, { maskKey: () => null });
+    const shared = Buffer.from([0x81, 0x02, 0x68, 0x69]);
+    sender.raw([shared]);
+    sender.raw([shared]);
+    await tick();
+    expect(writtenBytes(socket)).toEqual(Buffer.concat([shared, shared]));
+  });
+});
