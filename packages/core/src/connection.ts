@@ -186,7 +186,14 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
 
     this.parser = new FrameParser(
       { maxFrameSize: config.maxReceivedFrameSize, expectMasked: !maskOutgoingPackets, checkFragmentation: true },
-      { onFrame: (opcode, fin, rsv1, payload, masked) => this.handleFrame(opcode, fin, rsv1, payload, masked), onError: (error) => this.handleProtocolError(error) },
+      {
+        onFrame: (opcode, fin, rsv1, payload, masked) => this.handleFrame(opcode, fin, rsv1, payload, masked),
+        onError: (error) => this.handleProtocolError(error),
+        // Text that streams in slowly is checked as it comes, so bad UTF-8 fails before the frame ends.
+        onPartialPayload: (opcode, _rsv1, bytes) => {
+          if (this.assembleFragments && this.state === 'open') this.assembler.pushPartial(opcode, bytes);
+        },
+      },
     );
     this.assembler = new MessageAssembler(
       { maxMessageSize: config.maxReceivedMessageSize },
@@ -431,10 +438,11 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
     // From here the close timer bounds the handshake; a keepalive drop would replace our code with 1006.
     this.stopKeepalive();
     this.setCloseTimer();
-    this.writeCloseFrame(code, text);
+    // The state changes first: a transport that answers synchronously must find us closing.
     this.state = 'ending';
     this.connected = false;
     this.waitingForCloseResponse = true;
+    this.writeCloseFrame(code, text);
   }
 
   /**

@@ -28,6 +28,12 @@ export interface FrameSink {
   onFrame(opcode: number, fin: boolean, rsv1: boolean, payload: Buffer, masked: boolean): void;
   /** The first violation; the parser ignores all later input. */
   onError(error: WebSocketProtocolError): void;
+  /**
+   * Optional: the unmasked bytes of a data frame that arrived so far, when the frame is still
+   * incomplete after a read (so text can be checked as it streams in). The whole payload still
+   * follows through `onFrame`; `bytes` is only valid during the call.
+   */
+  onPartialPayload?(opcode: number, rsv1: boolean, bytes: Buffer): void;
 }
 
 /** Options of a {@link FrameParser}. */
@@ -74,6 +80,9 @@ export class FrameParser {
   private masked = false;
   private payloadLength = 0;
   private readonly maskKey = new Uint8Array(MASK_KEY_BYTES);
+  // A payload spread over several reads is gathered here as it arrives.
+  private payloadTarget: Buffer | null = null;
+  private payloadFilled = 0;
 
   constructor(options: FrameParserOptions, sink: FrameSink) {
     this.sink = sink;
@@ -85,7 +94,7 @@ export class FrameParser {
 
   /** Bytes received but not yet turned into frames. */
   get bufferedBytes(): number {
-    return this.buffered;
+    return this.buffered + this.payloadFilled;
   }
 
   /** Whether the parser stopped at a protocol error. */
@@ -126,6 +135,8 @@ export class FrameParser {
   /** Drop buffered bytes and stop parsing for good. */
   halt(): void {
     this.state = STATE_FAILED;
+    this.payloadTarget = null;
+    this.payloadFilled = 0;
     this.chunks = [];
     this.buffered = 0;
     this.offset = 0;
@@ -230,20 +241,36 @@ export class FrameParser {
 
   private readPayload(): boolean {
     const length = this.payloadLength;
-    if (this.buffered < length) return false;
     let payload: Buffer;
     if (length === 0) {
       payload = EMPTY_BUFFER;
-    } else {
+    } else if (this.payloadTarget === null && this.buffered >= length && this.chunks[0].length - this.offset >= length) {
+      // The whole payload is in one received chunk: deliver a view of it, unmasked in place.
       const first = this.chunks[0];
-      if (first.length - this.offset >= length) {
-        payload = first.subarray(this.offset, this.offset + length);
-        if (this.masked) applyMask(payload, 0, payload, 0, length, this.maskKey);
-        this.skip(length);
-      } else {
-        payload = Buffer.allocUnsafe(length);
-        this.copyOut(payload, length);
+      payload = first.subarray(this.offset, this.offset + length);
+      if (this.masked) applyMask(payload, 0, payload, 0, length, this.maskKey);
+      this.skip(length);
+    } else {
+      if (this.payloadTarget === null) {
+        // Nothing of the payload yet: wait, it may still arrive in one chunk (and be viewed).
+        if (this.buffered === 0) return false;
+        this.payloadTarget = Buffer.allocUnsafe(length);
+        this.payloadFilled = 0;
       }
+      const target = this.payloadTarget;
+      const before = this.payloadFilled;
+      const take = Math.min(this.buffered, length - before);
+      this.copyOut(target, before, take);
+      this.payloadFilled = before + take;
+      if (this.payloadFilled < length) {
+        if (take > 0 && this.sink.onPartialPayload && this.opcode < CONTROL_OPCODE_MIN) {
+          this.sink.onPartialPayload(this.opcode, this.rsv1, target.subarray(before, this.payloadFilled));
+        }
+        return false;
+      }
+      payload = target;
+      this.payloadTarget = null;
+      this.payloadFilled = 0;
     }
     this.state = STATE_HEADER;
     this.sink.onFrame(this.opcode, this.fin, this.rsv1, payload, this.masked);
@@ -268,15 +295,15 @@ export class FrameParser {
     return [this.scratch, 0];
   }
 
-  /** Move `n` bytes spread over several chunks into `target`, unmasking on the way. */
-  private copyOut(target: Buffer, n: number): void {
+  /** Move `n` buffered bytes into `target` at `at` (the payload offset), unmasking on the way. */
+  private copyOut(target: Buffer, at: number, n: number): void {
     let written = 0;
     while (written < n) {
       const chunk = this.chunks[0];
-      const available = chunk.length - this.offset;
-      const take = Math.min(available, n - written);
-      if (this.masked) applyMask(chunk, this.offset, target, written, take, this.maskKey, written & 3);
-      else chunk.copy(target, written, this.offset, this.offset + take);
+      const take = Math.min(chunk.length - this.offset, n - written);
+      const to = at + written;
+      if (this.masked) applyMask(chunk, this.offset, target, to, take, this.maskKey, to & 3);
+      else chunk.copy(target, to, this.offset, this.offset + take);
       written += take;
       this.skip(take);
     }

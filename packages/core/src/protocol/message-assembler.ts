@@ -27,6 +27,9 @@ export class MessageAssembler {
   private size = 0;
   private isText = false;
   private readonly utf8 = new Utf8Validator();
+  // Bytes of the current frame already checked through pushPartial().
+  private partialBytes = 0;
+  private partialActive = false;
 
   constructor(options: MessageAssemblerOptions, sink: MessageSink) {
     this.sink = sink;
@@ -38,18 +41,34 @@ export class MessageAssembler {
     return this.size;
   }
 
+  /**
+   * The first bytes of a data frame still arriving: text is UTF-8 checked at once, so invalid
+   * text fails before the rest of a slow frame arrives. The whole frame still comes to `push`.
+   */
+  pushPartial(opcode: number, bytes: Buffer): boolean {
+    if (!this.partialActive) {
+      if (opcode !== Opcode.Continuation) this.startMessage(opcode);
+      this.partialActive = true;
+      this.partialBytes = 0;
+    }
+    if (this.size + this.partialBytes + bytes.length > this.maxMessageSize) return this.fail(new WebSocketProtocolError('WS_ERR_MESSAGE_TOO_BIG'));
+    if (this.isText && !this.utf8.push(bytes, false)) return this.fail(new WebSocketProtocolError('WS_ERR_INVALID_UTF8'));
+    this.partialBytes += bytes.length;
+    return true;
+  }
+
   /** Add one data frame (text, binary or continuation). Returns false after a violation. */
   push(opcode: number, fin: boolean, payload: Buffer): boolean {
-    if (opcode !== Opcode.Continuation) {
-      this.isText = opcode === Opcode.Text;
-      this.size = 0;
-      this.fragments = [];
-      this.utf8.reset();
-    }
+    const checked = this.partialActive ? this.partialBytes : 0;
+    if (!this.partialActive && opcode !== Opcode.Continuation) this.startMessage(opcode);
+    this.partialActive = false;
+    this.partialBytes = 0;
     this.size += payload.length;
     if (this.size > this.maxMessageSize) return this.fail(new WebSocketProtocolError('WS_ERR_MESSAGE_TOO_BIG'));
     if (this.isText) {
-      const valid = fin && this.fragments.length === 0 ? isValidUtf8(payload) : this.utf8.push(payload, fin);
+      let valid: boolean;
+      if (checked > 0) valid = this.utf8.push(payload.subarray(checked), fin);
+      else valid = fin && this.fragments.length === 0 ? isValidUtf8(payload) : this.utf8.push(payload, fin);
       if (!valid) return this.fail(new WebSocketProtocolError('WS_ERR_INVALID_UTF8'));
     }
     if (!fin) {
@@ -67,6 +86,13 @@ export class MessageAssembler {
     return true;
   }
 
+  private startMessage(opcode: number): void {
+    this.isText = opcode === Opcode.Text;
+    this.size = 0;
+    this.fragments = [];
+    this.utf8.reset();
+  }
+
   /** Change the message size limit. */
   setMaxMessageSize(bytes: number): void {
     this.maxMessageSize = bytes;
@@ -75,6 +101,8 @@ export class MessageAssembler {
   private fail(error: WebSocketProtocolError): false {
     this.fragments = [];
     this.size = 0;
+    this.partialActive = false;
+    this.partialBytes = 0;
     this.sink.onError(error);
     return false;
   }

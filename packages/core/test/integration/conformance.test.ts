@@ -547,8 +547,30 @@ describe('conformance (Autobahn-style)', () => {
       );
     });
 
-    it('6.4.3/6.4.4 (one frame in TCP chops): the 1007 comes once the frame is complete', async () => {
-      // Validation is per frame: a single frame is judged when its last byte arrives.
+    it('6.4.3/6.4.4 (one frame in TCP chops): the 1007 comes before the rest of the frame is sent', async () => {
+      // Text is checked as it streams in, so the bad bytes fail the connection mid-frame.
+      await expectViolation(
+        fixture,
+        async (peer) => {
+          const side = (await fixture.sideOf(peer.socket.localPort)) as ServerSide;
+          const bytes = clientFrame(TEXT, Buffer.concat([Buffer.from('κόσμε'), Buffer.from([0xf4, 0x90, 0x80, 0x80]), Buffer.from('edited')]));
+          // Header (2 + 4 mask bytes) and 'κόσμε' (10 bytes) plus the f4: a valid prefix so far.
+          peer.write(bytes.subarray(0, 6 + 11));
+          await delay(50);
+          expect(peer.frames).toEqual([]);
+          expect(side.closeEvent).toBeNull();
+          // 0x90 after 0xf4 cannot be UTF-8: the close must come now, with 8 bytes still unsent.
+          peer.write(bytes.subarray(17, 18));
+          expect((await peer.waitForClose()).code).toBe(1007);
+          expect(side.closeEvent).toEqual({ code: 1007, description: 'Invalid UTF-8 Data Received' });
+          peer.write(bytes.subarray(18));
+        },
+        1007,
+        'Invalid UTF-8 Data Received',
+      );
+    });
+
+    it('6.4.4 variant: the same in 1-byte chops still closes with 1007', async () => {
       await expectViolation(
         fixture,
         async (peer) => {
@@ -558,6 +580,15 @@ describe('conformance (Autobahn-style)', () => {
         1007,
         'Invalid UTF-8 Data Received',
       );
+    });
+
+    it('valid text sent in 1-byte chops (multi-byte characters cut everywhere) is echoed intact', async () => {
+      const { peer } = await open(fixture);
+      const text = 'κόσμε 😀 €uro ✓'.repeat(20);
+      await writeChopped(peer, clientFrame(TEXT, text), 1);
+      await peer.waitFor((f) => f.length > 0);
+      expect(summary(peer.frames)).toEqual([frame(TEXT, text)]);
+      peer.destroy();
     });
   });
 

@@ -860,3 +860,59 @@ describe('FrameParser: pause and resume', () => {
     expect(run.errors.map((e) => e.code)).toEqual(['WS_ERR_INVALID_OPCODE']);
   });
 });
+
+describe('FrameParser: payloads that arrive over several reads', () => {
+  function partials(masked: boolean, pieces: number[]) {
+    const payload = Buffer.from('abcdefghijklmnopqrstuvwxyz0123456789'.repeat(10));
+    const wire = Buffer.concat(encodeFrame(0x1, payload, { maskKey: masked ? Buffer.from([9, 8, 7, 6]) : null }));
+    const seen: string[] = [];
+    const frames: Buffer[] = [];
+    const parser = new FrameParser(ANY, {
+      onFrame: (_o, _f, _r, p) => frames.push(Buffer.from(p)),
+      onError: (e) => {
+        throw e;
+      },
+      onPartialPayload: (opcode, rsv1, bytes) => seen.push(`${opcode}:${rsv1}:${bytes.toString()}`),
+    });
+    let at = 0;
+    for (const size of pieces) {
+      parser.push(wire.subarray(at, at + size));
+      at += size;
+    }
+    parser.push(wire.subarray(at));
+    return { payload, seen, frames, headerLength: wire.length - payload.length };
+  }
+
+  it.each([false, true])('reports each new piece, unmasked, then the whole frame (masked: %s)', (masked) => {
+    const headerLength = masked ? 8 : 4;
+    const { payload, seen, frames } = partials(masked, [headerLength + 5, 7, 100]);
+    expect(seen).toEqual([
+      `1:false:${payload.subarray(0, 5)}`,
+      `1:false:${payload.subarray(5, 12)}`,
+      `1:false:${payload.subarray(12, 112)}`,
+    ]);
+    expect(frames).toEqual([payload]);
+  });
+
+  it('does not report a header without payload bytes, and delivers a later whole payload as one piece', () => {
+    const { seen, frames, payload } = partials(false, [4]);
+    expect(seen).toEqual([]);
+    expect(frames).toEqual([payload]);
+  });
+
+  it('counts gathered payload bytes as buffered', () => {
+    const parser = new FrameParser(ANY, { onFrame: () => undefined, onError: () => undefined });
+    const wire = Buffer.concat(encodeFrame(0x2, Buffer.alloc(300, 1)));
+    parser.push(wire.subarray(0, 104));
+    expect(parser.bufferedBytes).toBe(104 - 4);
+  });
+
+  it('never reports pieces of control frames', () => {
+    const seen: number[] = [];
+    const parser = new FrameParser(ANY, { onFrame: () => undefined, onError: () => undefined, onPartialPayload: (op) => seen.push(op) });
+    const wire = Buffer.concat(encodeFrame(0x9, Buffer.alloc(100, 2)));
+    parser.push(wire.subarray(0, 50));
+    parser.push(wire.subarray(50));
+    expect(seen).toEqual([]);
+  });
+});

@@ -237,3 +237,43 @@ describe('MessageAssembler: UTF-8', () => {
     expect(messages.map((m) => m.data.toString())).toEqual(['fine']);
   });
 });
+
+describe('MessageAssembler.pushPartial (text streaming in within one frame)', () => {
+  it('fails at the first piece that cannot be UTF-8, before the frame completes', () => {
+    const { assembler, errors } = setup();
+    expect(assembler.pushPartial(TEXT, Buffer.from('κόσμε'))).toBe(true);
+    expect(assembler.pushPartial(TEXT, hex('f4'))).toBe(true);
+    expect(errors).toEqual([]);
+    expect(assembler.pushPartial(TEXT, hex('90'))).toBe(false);
+    expectError(errors, 'WS_ERR_INVALID_UTF8', 1007, 'Invalid UTF-8 Data Received');
+  });
+
+  it('checks only the unseen rest when the whole frame arrives', () => {
+    const { assembler, messages, errors } = setup();
+    const text = Buffer.from('héllo wörld ✓');
+    assembler.pushPartial(TEXT, text.subarray(0, 2));
+    assembler.pushPartial(TEXT, text.subarray(2, 7));
+    expect(assembler.push(TEXT, true, text)).toBe(true);
+    expect(errors).toEqual([]);
+    expect(messages.map((m) => m.data.toString())).toEqual(['héllo wörld ✓']);
+  });
+
+  it('works for a continuation frame streaming in, and ends with a truncated character as invalid', () => {
+    const { assembler, messages, errors } = setup();
+    assembler.push(TEXT, false, Buffer.from('ab'));
+    assembler.pushPartial(CONT, Buffer.from('cd'));
+    assembler.push(CONT, true, Buffer.from('cdef'));
+    expect(messages.map((m) => m.data.toString())).toEqual(['abcdef']);
+    assembler.pushPartial(TEXT, hex('61 e2 82'));
+    expect(assembler.push(TEXT, true, hex('61 e2 82'))).toBe(false);
+    expectError(errors, 'WS_ERR_INVALID_UTF8', 1007, 'Invalid UTF-8 Data Received');
+  });
+
+  it('enforces the message size on pieces and ignores UTF-8 in binary frames', () => {
+    const { assembler, errors } = setup(10);
+    expect(assembler.pushPartial(BINARY, hex('ff fe fd'))).toBe(true);
+    expect(errors).toEqual([]);
+    expect(assembler.pushPartial(BINARY, Buffer.alloc(8))).toBe(false);
+    expectError(errors, 'WS_ERR_MESSAGE_TOO_BIG', 1009, 'Maximum message size exceeded.');
+  });
+});
