@@ -30,6 +30,7 @@ export type ResolvedClientConfig = ClientConfig & Record<string, unknown>;
 export const CLIENT_DEFAULTS: Readonly<Omit<ClientConfig, 'tlsOptions'>> = Object.freeze({
   ...CLIENT_CONNECTION_DEFAULTS,
   webSocketVersion: 13,
+  perMessageDeflate: true,
 });
 
 /**

@@ -5,6 +5,8 @@
 import { EventEmitter } from 'node:events';
 import { request as httpRequest, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { resolveDeflate, deflateExtensionEntry } from './deflate-options';
+import { checkDeflateResponse, formatDeflateOffer } from './protocol/deflate-negotiation';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
@@ -155,11 +157,20 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
   }
 
   /**
-   * The extension negotiator for one connection attempt. None yet: this is where
-   * permessage-deflate plugs in; the handshake already sends its offer and checks the answer.
+   * The extension negotiator for one connection attempt: permessage-deflate when the
+   * `perMessageDeflate` option is on (the default), else none.
    */
   protected createExtensionNegotiator(): ClientExtensionNegotiator | undefined {
-    return undefined;
+    const deflate = resolveDeflate(this.config.perMessageDeflate);
+    if (!deflate) return undefined;
+    return {
+      offer: () => formatDeflateOffer(deflate.policy),
+      accept: (_extensions, header) => {
+        const agreed = checkDeflateResponse(header || undefined, deflate.policy);
+        if (typeof agreed === 'string') throw new Error(agreed);
+        return agreed ? [deflateExtensionEntry(agreed)] : [];
+      },
+    };
   }
 
   private handleUpgrade(response: IncomingMessage, socket: Socket, head: Buffer, expected: ExpectedHandshake): void {

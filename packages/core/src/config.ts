@@ -4,6 +4,7 @@
  */
 import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
+import { resolveDeflate, type PerMessageDeflateSetting } from './deflate-options';
 
 /** Settings every connection reads (server and client). */
 export interface ConnectionConfig {
@@ -31,6 +32,11 @@ export interface ConnectionConfig {
   disableNagleAlgorithm: boolean;
   /** Time, in ms, the peer has to complete a close handshake before the socket is destroyed. */
   closeTimeout: number;
+  /**
+   * permessage-deflate (RFC 7692): `true` for the defaults, an options object, or `false`.
+   * Off by default on servers, offered by default by clients.
+   */
+  perMessageDeflate?: PerMessageDeflateSetting;
 }
 
 /** An HTTP or HTTPS server a WebSocket server can be mounted on. */
@@ -81,6 +87,7 @@ export const SERVER_DEFAULTS: Readonly<Omit<ServerConfig, 'httpServer'>> = Objec
   keepaliveGracePeriod: 10000,
   useNativeKeepalive: false,
   noServer: false,
+  perMessageDeflate: false,
   autoAcceptConnections: false,
   ignoreXForwardedFor: false,
   parseCookies: true,
@@ -133,6 +140,7 @@ export function validateConnectionConfig(config: Record<string, unknown>): void 
     const value = config[key];
     if (value !== undefined && typeof value !== 'boolean') throw new TypeError(`Option "${key}" must be a boolean, got ${describe(value)}.`);
   }
+  resolveDeflate(config.perMessageDeflate);
   const closeTimeout = config.closeTimeout;
   if (typeof closeTimeout !== 'number' || !(closeTimeout >= 0)) {
     throw new RangeError(`Option "closeTimeout" must be a non-negative number of milliseconds, got ${describe(closeTimeout)}.`);

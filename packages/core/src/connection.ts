@@ -25,6 +25,12 @@ import type { ConnectionConfig } from './config';
 import { createBufferingLogger, type DebugLogger } from './debug';
 import { WebSocketFrame } from './websocket-frame';
 import { Sender } from './sender';
+import { PerMessageDeflate, DEFLATE_DEFAULTS } from './permessage-deflate';
+import { CompressedReceiver, SendQueue } from './deflate-pipeline';
+import { deflateParamsOf, resolveDeflate } from './deflate-options';
+import { PERMESSAGE_DEFLATE } from './protocol/deflate-negotiation';
+import { RSV1_BIT } from './protocol/constants';
+import type { Extension } from './protocol/extension-header';
 
 /** A text message as delivered by the `message` event. */
 export interface Utf8Message {
@@ -152,6 +158,11 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
   private listening = false;
   private readonly sender: Sender;
   private lingering = false;
+  private userPaused = false;
+  // permessage-deflate, when negotiated: the zlib state, the receive path and the send order.
+  private readonly deflate: PerMessageDeflate | null = null;
+  private readonly inflater: CompressedReceiver | null = null;
+  private readonly sendQueue: SendQueue | null = null;
   private readonly maskKeyFn: () => Uint8Array | null;
   private readonly onSocketData = (data: Buffer): void => this.handleSocketData(data);
   private readonly onSocketError = (error: Error): void => this.handleSocketError(error);
@@ -190,8 +201,8 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
         onFrame: (opcode, fin, rsv1, payload, masked) => this.handleFrame(opcode, fin, rsv1, payload, masked),
         onError: (error) => this.handleProtocolError(error),
         // Text that streams in slowly is checked as it comes, so bad UTF-8 fails before the frame ends.
-        onPartialPayload: (opcode, _rsv1, bytes) => {
-          if (this.assembleFragments && this.state === 'open') this.assembler.pushPartial(opcode, bytes);
+        onPartialPayload: (opcode, rsv1, bytes) => {
+          if (this.assembleFragments && this.state === 'open' && !rsv1 && !this.inflater?.active) this.assembler.pushPartial(opcode, bytes);
         },
       },
     );
@@ -199,6 +210,22 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
       { maxMessageSize: config.maxReceivedMessageSize },
       { onMessage: (isText, data) => this.handleMessage(isText, data), onError: (error) => this.handleProtocolError(error) },
     );
+
+    const deflateEntry = extensions.find((e): e is Extension => (e as Extension | null)?.name === PERMESSAGE_DEFLATE);
+    if (deflateEntry) {
+      const options = resolveDeflate(config.perMessageDeflate)?.options ?? DEFLATE_DEFAULTS;
+      this.deflate = new PerMessageDeflate(deflateParamsOf(deflateEntry), !maskOutgoingPackets, options);
+      this.parser.setAllowedRsv(RSV1_BIT);
+      this.inflater = new CompressedReceiver(this.deflate, config.maxReceivedMessageSize, {
+        pause: () => this.parser.pause(),
+        resume: () => {
+          if (!this.userPaused && this.state === 'open') this.parser.resume();
+        },
+        onMessage: (isText, data) => this.handleMessage(isText, data),
+        onError: (error) => this.handleProtocolError(error),
+      });
+      this.sendQueue = new SendQueue();
+    }
 
     if (typeof this.socket.setNoDelay === 'function') this.socket.setNoDelay(config.disableNagleAlgorithm);
     if (typeof this.socket.setTimeout === 'function') this.socket.setTimeout(0);
@@ -254,7 +281,10 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
         return;
       default:
         // Data frames that arrive after we started closing are discarded (RFC 6455 §5.5.1).
-        if (this.assembleFragments && this.state === 'open') this.assembler.push(opcode, fin, payload);
+        if (!this.assembleFragments || this.state !== 'open') return;
+        // RSV1 marks the first frame of a compressed message; its continuations follow it there.
+        if (this.inflater && (opcode === Opcode.Continuation ? this.inflater.active : rsv1)) this.inflater.push(opcode, fin, payload);
+        else this.assembler.push(opcode, fin, payload);
     }
   }
 
@@ -324,6 +354,10 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
     if (data === null || data === undefined) throw new TypeError('sendUTF() needs a string (or a value with toString()).');
     const text = typeof data === 'string' ? data : data.toString();
     if (this.state !== 'open') return this.refuseSend(cb);
+    if (this.deflate && (this.sendQueue?.busy || this.deflate.canCompress(text.length * 3))) {
+      const bytes = Buffer.from(text, 'utf8');
+      return this.sendOrdered(Opcode.Text, bytes, this.deflate.canCompress(bytes.length), cb);
+    }
     // A UTF-16 unit is at most 3 UTF-8 bytes: short text needs no length scan to rule out fragmenting.
     if (this.config.fragmentOutgoingMessages && text.length * 3 > this.config.fragmentationThreshold) {
       const bytes = Buffer.from(text, 'utf8');
@@ -337,6 +371,9 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
   sendBytes(data: Buffer, cb?: SendCallback): boolean {
     if (!Buffer.isBuffer(data)) throw new TypeError('You must pass a Node Buffer object to WebSocketConnection.prototype.sendBytes()');
     if (this.state !== 'open') return this.refuseSend(cb);
+    if (this.deflate && (this.sendQueue?.busy || this.deflate.canCompress(data.length))) {
+      return this.sendOrdered(Opcode.Binary, data, this.deflate.canCompress(data.length), cb);
+    }
     if (this.config.fragmentOutgoingMessages && data.length > this.config.fragmentationThreshold) {
       return this.sendFragmented(Opcode.Binary, data, cb);
     }
@@ -350,6 +387,10 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
   sendEncodedFrames(frames: readonly Buffer[], cb?: SendCallback): boolean {
     if (this.maskOutgoingPackets) throw new Error('sendEncodedFrames() is for server connections: client frames must be masked one by one.');
     if (this.state !== 'open') return this.refuseSend(cb);
+    if (this.sendQueue?.busy) {
+      this.inOrder(() => this.sender.raw(frames, cb));
+      return this.track(this.bufferedAmount < this.socket.writableHighWaterMark);
+    }
     return this.track(this.sender.raw(frames, cb));
   }
 
@@ -369,6 +410,10 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
       throw new RangeError(`A ${name} payload must be at most ${MAX_CONTROL_PAYLOAD} bytes; got ${payload.length}.`);
     }
     if (this.state !== 'open') return false;
+    if (this.sendQueue?.busy) {
+      this.inOrder(() => this.sender.frame(opcode, payload, true, false));
+      return this.track(this.bufferedAmount < this.socket.writableHighWaterMark);
+    }
     return this.track(this.sender.frame(opcode, payload, true, false));
   }
 
@@ -403,6 +448,62 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
       offset = end;
     } while (offset < payload.length);
     return this.track(flushed);
+  }
+
+  /**
+   * Send a data message through the ordered queue: compressed in the background when
+   * `compress` is true, and in any case never ahead of a message queued before it.
+   */
+  private sendOrdered(opcode: number, payload: Buffer, compress: boolean, cb?: SendCallback): boolean {
+    const queue = this.sendQueue as SendQueue;
+    const deflate = this.deflate as PerMessageDeflate;
+    queue.pendingBytes += payload.length;
+    queue.add((done) => {
+      const write = (data: Buffer, rsv1: boolean): void => {
+        queue.pendingBytes -= payload.length;
+        if (this.state === 'open' || this.state === 'ending') this.writeMessage(opcode, data, rsv1, cb);
+        done();
+      };
+      if (!compress) {
+        write(payload, false);
+        return;
+      }
+      deflate.compress(payload, (error, compressed) => {
+        if (error) {
+          queue.pendingBytes -= payload.length;
+          if (cb) cb(error);
+          done();
+          if (this.state === 'open') this.drop(CloseCode.InternalError, 'Compression failed.');
+          return;
+        }
+        write(compressed as Buffer, true);
+      });
+    });
+    return this.track(this.bufferedAmount < this.socket.writableHighWaterMark);
+  }
+
+  /** Write one message, fragmented when configured; RSV1 goes on the first frame only. */
+  private writeMessage(opcode: number, payload: Buffer, rsv1: boolean, cb?: SendCallback): void {
+    const threshold = this.config.fragmentOutgoingMessages ? this.config.fragmentationThreshold : Infinity;
+    let offset = 0;
+    do {
+      const end = Math.min(offset + threshold, payload.length);
+      const last = end === payload.length;
+      this.sender.frame(offset === 0 ? opcode : Opcode.Continuation, payload.subarray(offset, end), last, rsv1 && offset === 0, last ? cb : undefined);
+      offset = end;
+    } while (offset < payload.length);
+  }
+
+  /** Run `write` now, or after the messages still being compressed. */
+  private inOrder(write: () => void): void {
+    if (this.sendQueue?.busy) {
+      this.sendQueue.add((done) => {
+        write();
+        done();
+      });
+    } else {
+      write();
+    }
   }
 
   /** Note a full socket buffer, so `drain` is expected. */
@@ -469,6 +570,7 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
     this.emitClose();
     if (sentClose) this.linger();
     else {
+      this.releaseDeflate();
       this.sender.discard();
       this.socket.destroy();
     }
@@ -481,9 +583,12 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
   }
 
   private writeCloseFrame(code: number, reason: string, cb?: SendCallback): void {
-    this.sender.frame(Opcode.Close, encodeClosePayload(code, reason), true, false, cb);
-    this.sender.flush();
-    this.socket.end();
+    // Messages still compressing go out first: the close frame must be the last frame we send.
+    this.inOrder(() => {
+      this.sender.frame(Opcode.Close, encodeClosePayload(code, reason), true, false, cb);
+      this.sender.flush();
+      this.socket.end();
+    });
   }
 
   /**
@@ -505,14 +610,16 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
 
   /** Stop reading from the socket (and delivering messages) until `resume()`. */
   pause(): void {
+    this.userPaused = true;
     this.parser.pause();
     this.socket.pause();
   }
 
   /** Resume reading; messages buffered while paused are delivered first. */
   resume(): void {
+    this.userPaused = false;
     this.socket.resume();
-    this.parser.resume();
+    if (!this.inflater?.busy) this.parser.resume();
   }
 
   // ---- timers ----------------------------------------------------------------------------
@@ -637,7 +744,14 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
     this.clearKeepaliveTimer();
     this.clearGracePeriodTimer();
     this.parser.halt();
+    this.releaseDeflate();
     this.emitClose();
+  }
+
+  /** Free the zlib contexts and forget queued sends. */
+  private releaseDeflate(): void {
+    this.sendQueue?.clear();
+    this.deflate?.close();
   }
 
   /** The socket's write buffer drained. */
@@ -665,7 +779,12 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
 
   /** Bytes written to the socket but not yet sent. */
   get bufferedAmount(): number {
-    return this.sender.bufferedAmount;
+    return this.sender.bufferedAmount + (this.sendQueue?.pendingBytes ?? 0);
+  }
+
+  /** Whether messages on this connection may be compressed (permessage-deflate was agreed). */
+  get compressed(): boolean {
+    return this.deflate !== null;
   }
 }
 

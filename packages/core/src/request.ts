@@ -15,6 +15,8 @@ import { parseExtensionsHeader, type Extension } from './protocol/extension-head
 import { formatSetCookies, parseCookies, type RequestCookie, type SetCookie } from './protocol/cookies';
 import { EMPTY_BUFFER } from './protocol/buffer-util';
 import { WebSocketConnection } from './connection';
+import { deflateExtensionEntry, resolveDeflate, type ResolvedDeflate } from './deflate-options';
+import { acceptDeflateOffer, parseExtensionList, type ParsedExtension } from './protocol/deflate-negotiation';
 import { abortHandshake, formatHttpResponse, isSocketWritable } from './http-response';
 import type { ResolvedServerConfig } from './config';
 
@@ -74,6 +76,8 @@ export class WebSocketRequest extends EventEmitter<WebSocketRequestEvents> {
   _socketIsClosing = false;
 
   private readonly head: Buffer;
+  private deflate: ResolvedDeflate | null = null;
+  private extensionOffers: ParsedExtension[] = [];
   private readonly onSocketGone = (): void => {
     this._socketIsClosing = true;
   };
@@ -123,7 +127,16 @@ export class WebSocketRequest extends EventEmitter<WebSocketRequestEvents> {
       this.remoteAddresses = chain;
       this.remoteAddress = chain[0];
     }
-    if (this.serverConfig.parseExtensions) this.requestedExtensions = parseExtensionsHeader(request.headers['sec-websocket-extensions']);
+    const extensionsHeader = request.headers['sec-websocket-extensions'];
+    if (this.serverConfig.parseExtensions) this.requestedExtensions = parseExtensionsHeader(extensionsHeader);
+    this.deflate = resolveDeflate(this.serverConfig.perMessageDeflate);
+    if (this.deflate && extensionsHeader) {
+      try {
+        this.extensionOffers = parseExtensionList(extensionsHeader);
+      } catch (error) {
+        throw new HandshakeError('WS_ERR_HANDSHAKE_INVALID_EXTENSIONS', 400, (error as Error).message);
+      }
+    }
     if (this.serverConfig.parseCookies) {
       try {
         this.cookies = parseCookies(request.headers.cookie);
@@ -177,13 +190,19 @@ export class WebSocketRequest extends EventEmitter<WebSocketRequestEvents> {
         for (const item of Array.isArray(value) ? value : [value]) headers.push([name, String(item)]);
       }
     }
+    const extensions: unknown[] = [];
+    const deflate = this.deflate ? acceptDeflateOffer(this.extensionOffers, this.deflate.policy) : null;
+    if (deflate) {
+      headers.push(['Sec-WebSocket-Extensions', deflate.response]);
+      extensions.push(deflateExtensionEntry(deflate.params));
+    }
     this._resolved = true;
     this.emit('requestResolved', this);
 
     const socketAlive = !this._socketIsClosing && isSocketWritable(this.socket);
     if (socketAlive) this.socket.write(formatHttpResponse(101, headers, 'Switching Protocols'), 'utf8');
 
-    const connection = new WebSocketConnection(this.socket, [], acceptedProtocol || undefined, false, this.serverConfig);
+    const connection = new WebSocketConnection(this.socket, extensions, acceptedProtocol || undefined, false, this.serverConfig);
     connection.webSocketVersion = this.webSocketVersion;
     connection.remoteAddress = this.remoteAddress;
     connection.remoteAddresses = this.remoteAddresses;

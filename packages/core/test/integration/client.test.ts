@@ -66,6 +66,7 @@ describe('WebSocketClient config', () => {
       dropConnectionOnKeepaliveTimeout: true,
       keepaliveGracePeriod: 10000,
       useNativeKeepalive: false,
+      perMessageDeflate: true,
     });
     expect(Object.isFrozen(CLIENT_DEFAULTS)).toBe(true);
   });
@@ -284,7 +285,7 @@ describe('WebSocketClient sending fragments', () => {
 describe('WebSocketClient handshake request', () => {
   it('sends the path, query, Host, Origin and custom headers, and forces the handshake headers', async () => {
     const server = await evilServer();
-    const client = new WebSocketClient();
+    const client = new WebSocketClient({ perMessageDeflate: false });
     await connectClient(client, server.url('/chat/room?x=1&y=%20'), null, 'https://app.example', { 'X-Custom': 'yes', 'Sec-WebSocket-Version': '99', Upgrade: 'h2c' });
     const { request } = await server.nextPeer();
     expect(request.method).toBe('GET');
@@ -535,8 +536,17 @@ describe('WebSocketClient connection failures', () => {
 
   it('an extension the client did not offer fails the connection', async () => {
     const server = await evilServer((request) => acceptResponse(request, ['Sec-WebSocket-Extensions: permessage-deflate']));
-    const error = await connectFailure(new WebSocketClient(), server.url());
+    const error = await connectFailure(new WebSocketClient({ perMessageDeflate: false }), server.url());
     expect(error.message).toBe('Server accepted the extension(s) "permessage-deflate", but the client did not offer any extension.');
+  });
+
+  it('offers permessage-deflate by default, and fails on an extension it did not offer', async () => {
+    const server = await evilServer((request) => acceptResponse(request, ['Sec-WebSocket-Extensions: x-webkit-deflate-frame']));
+    const client = new WebSocketClient();
+    const error = await connectFailure(client, server.url());
+    expect(error.message).toContain('x-webkit-deflate-frame');
+    const { request } = await server.nextPeer();
+    expect(request.headers['sec-websocket-extensions']).toBe('permessage-deflate; client_max_window_bits');
   });
 
   it('connection refused fails with Node\'s error', async () => {

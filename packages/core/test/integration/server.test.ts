@@ -61,6 +61,7 @@ function dropAll(...servers: WebSocketServer[]): void {
 }
 
 const DEFAULTS = {
+  perMessageDeflate: false,
   maxReceivedFrameSize: 0x10000,
   maxReceivedMessageSize: 0x100000,
   fragmentOutgoingMessages: true,
