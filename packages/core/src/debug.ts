@@ -39,14 +39,12 @@ function format(template: string, args: unknown[]): string {
 
 const noop = (): void => undefined;
 
+const SILENT = Object.assign((() => undefined) as unknown as DebugLogger, { enabled: false, printOutput: noop });
+
 /** A logger for `namespace`; `uniqueID` prefixes every buffered line. */
 export function createBufferingLogger(namespace: string, uniqueID: string | number): DebugLogger {
-  if (!namespaceEnabled(namespace)) {
-    const silent = (() => undefined) as unknown as DebugLogger;
-    silent.enabled = false;
-    silent.printOutput = noop;
-    return silent;
-  }
+  // One shared logger for every disabled namespace: a connection costs no closure for it.
+  if (!namespaceEnabled(namespace)) return SILENT;
   const lines: Array<[Date, string]> = [];
   const logger = ((template: string, ...args: unknown[]) => {
     lines.push([new Date(), format(template, args)]);

@@ -20,6 +20,12 @@ export function applyMask(
   maskPhase = 0,
 ): void {
   let i = 0;
+  if (length >= WORD_MASK_THRESHOLD && source !== target && ((source.byteOffset + sourceOffset) & 3) !== ((target.byteOffset + targetOffset) & 3)) {
+    // Source and target can never both be word-aligned: copy (memcpy), then mask in place.
+    target.set(source.subarray(sourceOffset, sourceOffset + length), targetOffset);
+    applyMask(target, targetOffset, target, targetOffset, length, mask, maskPhase);
+    return;
+  }
   if (length >= WORD_MASK_THRESHOLD) {
     // Reach a 4-byte-aligned target address, then XOR whole words with the mask rotated to match.
     const misalign = (target.byteOffset + targetOffset) & 3;

@@ -51,6 +51,11 @@ export interface FrameParserOptions {
   checkFragmentation?: boolean;
 }
 
+// Parsing is synchronous, and a header is read and used within one call, so every parser can
+// share these scratch buffers (two fewer allocations per connection).
+const HEADER_SCRATCH = Buffer.alloc(MAX_HEADER_BYTES);
+const MASK_SCRATCH = Buffer.alloc(MASK_KEY_BYTES);
+
 const STATE_HEADER = 0;
 const STATE_PAYLOAD = 1;
 const STATE_FAILED = 2;
@@ -66,7 +71,6 @@ export class FrameParser {
   private chunks: Buffer[] = [];
   private offset = 0;
   private buffered = 0;
-  private readonly scratch = Buffer.alloc(MAX_HEADER_BYTES);
 
   private state = STATE_HEADER;
   private inMessage = false;
@@ -79,7 +83,8 @@ export class FrameParser {
   private rsv1 = false;
   private masked = false;
   private payloadLength = 0;
-  private readonly maskKey = new Uint8Array(MASK_KEY_BYTES);
+  // The masking key as one number; its bytes go to a shared scratch array when used.
+  private maskKeyValue = 0;
   // A payload spread over several reads is gathered here as it arrives.
   private payloadTarget: Buffer | null = null;
   private payloadFilled = 0;
@@ -220,13 +225,7 @@ export class FrameParser {
     if (this.maxFrameSize > 0 && length > this.maxFrameSize) {
       return this.fail(new WebSocketProtocolError('WS_ERR_FRAME_TOO_BIG', String(length)));
     }
-    if (masked) {
-      const m = at + 2 + extra;
-      this.maskKey[0] = bytes[m];
-      this.maskKey[1] = bytes[m + 1];
-      this.maskKey[2] = bytes[m + 2];
-      this.maskKey[3] = bytes[m + 3];
-    }
+    if (masked) this.maskKeyValue = bytes.readUInt32BE(at + 2 + extra);
     this.skip(headerLength);
 
     if (this.checkFragmentation && !isControl) this.inMessage = !fin;
@@ -248,7 +247,7 @@ export class FrameParser {
       // The whole payload is in one received chunk: deliver a view of it, unmasked in place.
       const first = this.chunks[0];
       payload = first.subarray(this.offset, this.offset + length);
-      if (this.masked) applyMask(payload, 0, payload, 0, length, this.maskKey);
+      if (this.masked) applyMask(payload, 0, payload, 0, length, this.maskKeyBytes());
       this.skip(length);
     } else {
       if (this.payloadTarget === null) {
@@ -277,7 +276,13 @@ export class FrameParser {
     return this.state === STATE_HEADER;
   }
 
-  /** `n` buffered bytes as one array: a view of the first chunk, or a copy in the scratch buffer. */
+  /** The masking key of the current frame, in the shared scratch array (valid until the next call). */
+  private maskKeyBytes(): Uint8Array {
+    MASK_SCRATCH.writeUInt32BE(this.maskKeyValue >>> 0, 0);
+    return MASK_SCRATCH;
+  }
+
+  /** `n` buffered bytes as one array: a view of the first chunk, or a copy in the shared scratch buffer. */
   private contiguous(n: number): [Buffer, number] {
     const first = this.chunks[0];
     if (first.length - this.offset >= n) return [first, this.offset];
@@ -287,12 +292,12 @@ export class FrameParser {
     while (written < n) {
       const chunk = this.chunks[index];
       const take = Math.min(chunk.length - pos, n - written);
-      chunk.copy(this.scratch, written, pos, pos + take);
+      chunk.copy(HEADER_SCRATCH, written, pos, pos + take);
       written += take;
       index++;
       pos = 0;
     }
-    return [this.scratch, 0];
+    return [HEADER_SCRATCH, 0];
   }
 
   /** Move `n` buffered bytes into `target` at `at` (the payload offset), unmasking on the way. */
@@ -302,8 +307,9 @@ export class FrameParser {
       const chunk = this.chunks[0];
       const take = Math.min(chunk.length - this.offset, n - written);
       const to = at + written;
-      if (this.masked) applyMask(chunk, this.offset, target, to, take, this.maskKey, to & 3);
-      else chunk.copy(target, to, this.offset, this.offset + take);
+      // Unmask in place (both sides share an alignment, so whole words XOR), then a plain copy.
+      if (this.masked) applyMask(chunk, this.offset, chunk, this.offset, take, this.maskKeyBytes(), to & 3);
+      chunk.copy(target, to, this.offset, this.offset + take);
       written += take;
       this.skip(take);
     }
