@@ -5,6 +5,8 @@
 /** Below this many bytes the per-byte loop beats setting up a word view. */
 const WORD_MASK_THRESHOLD = 32;
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /**
  * XOR `length` bytes of `source` (from `sourceOffset`) with the 4-byte `mask`, writing to
  * `target` at `targetOffset`. `source` and `target` may be the same buffer (in-place unmask).
@@ -33,13 +35,21 @@ export function applyMask(
     for (; i < lead; i++) target[targetOffset + i] = source[sourceOffset + i] ^ mask[(maskPhase + i) & 3];
     const sourceAligned = ((source.byteOffset + sourceOffset + i) & 3) === 0;
     if (sourceAligned) {
-      const rotated = new Uint8Array(4);
-      for (let k = 0; k < 4; k++) rotated[k] = mask[(maskPhase + i + k) & 3];
-      const maskWord = new Uint32Array(rotated.buffer)[0];
+      const p = maskPhase + i;
+      const b0 = mask[p & 3];
+      const b1 = mask[(p + 1) & 3];
+      const b2 = mask[(p + 2) & 3];
+      const b3 = mask[(p + 3) & 3];
+      // The mask as the 32-bit word those four bytes form in memory on this machine.
+      const maskWord = LITTLE_ENDIAN ? (b0 | (b1 << 8) | (b2 << 16) | (b3 << 24)) >>> 0 : ((b0 << 24) | (b1 << 16) | (b2 << 8) | b3) >>> 0;
       const words = (length - i) >>> 2;
-      const src = new Uint32Array(source.buffer, source.byteOffset + sourceOffset + i, words);
       const dst = new Uint32Array(target.buffer, target.byteOffset + targetOffset + i, words);
-      for (let w = 0; w < words; w++) dst[w] = src[w] ^ maskWord;
+      if (source === target && sourceOffset === targetOffset) {
+        for (let w = 0; w < words; w++) dst[w] ^= maskWord;
+      } else {
+        const src = new Uint32Array(source.buffer, source.byteOffset + sourceOffset + i, words);
+        for (let w = 0; w < words; w++) dst[w] = src[w] ^ maskWord;
+      }
       i += words << 2;
     }
   }
