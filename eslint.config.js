@@ -14,6 +14,11 @@ module.exports = tseslint.config(
     },
   },
   {
+    // The chat examples' browser page: a plain script with the browser's globals.
+    files: ['examples/chat-common/public/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: { window: 'readonly', document: 'readonly', location: 'readonly', WebSocket: 'readonly' } },
+  },
+  {
     // Protocol code is pure: bytes in, events out. No sockets, HTTP, timers or emitters.
     files: ['packages/core/src/protocol/**/*.ts'],
     rules: {

@@ -46,7 +46,10 @@ wsServer.on('request', (request) => {
   });
 });
 
-httpServer.listen(port, () => console.log(`wsuite echo server on http://localhost:${port}/ (WebSocket at ws://localhost:${port}/echo)`));
+httpServer.listen(port, () => {
+  const { port: actual } = httpServer.address(); // the real port when PORT=0
+  console.log(`wsuite echo server on http://localhost:${actual}/ (WebSocket at ws://localhost:${actual}/echo)`);
+});
 
 function shutdown() {
   wsServer.shutDown();

@@ -13,24 +13,25 @@ import {
   MAX_CONTROL_PAYLOAD,
   Opcode,
 } from './protocol/constants';
-import { FrameParser } from './protocol/frame-parser';
-import { MessageAssembler } from './protocol/message-assembler';
+import { FrameParser, type FrameSink } from './protocol/frame-parser';
+import { MessageAssembler, type MessageSink } from './protocol/message-assembler';
 import { WebSocketProtocolError } from './protocol/errors';
 import { encodeClosePayload, truncateUtf8 } from './protocol/frame-encoder';
 import { parseClosePayload } from './protocol/close-frame';
 import { isValidCloseCode } from './protocol/validation';
 import { nextMaskKey } from './protocol/mask-key';
 import { EMPTY_BUFFER } from './protocol/buffer-util';
-import type { ConnectionConfig } from './config';
+import type { BufferOverflowPolicy, ConnectionConfig } from './config';
 import { createBufferingLogger, type DebugLogger } from './debug';
 import { WebSocketFrame } from './websocket-frame';
-import { Sender } from './sender';
+import { Sender, type SenderOptions } from './sender';
 import { PerMessageDeflate, DEFLATE_DEFAULTS } from './permessage-deflate';
 import { CompressedReceiver, SendQueue } from './deflate-pipeline';
 import { deflateParamsOf, resolveDeflate } from './deflate-options';
 import { PERMESSAGE_DEFLATE } from './protocol/deflate-negotiation';
 import { RSV1_BIT } from './protocol/constants';
 import type { Extension } from './protocol/extension-header';
+import { assertTopic, type TopicRegistry } from './topics';
 
 /** A text message as delivered by the `message` event. */
 export interface Utf8Message {
@@ -64,13 +65,19 @@ export interface WebSocketConnectionEvents {
   drain: [];
   pause: [];
   resume: [];
+  /** A message was discarded by the `'drop'` buffer overflow policy. */
+  messageDropped: [error: SendBufferFullError];
 }
 
 /** Anything with bytes that `send` treats as binary. */
 export type BinaryData = Buffer | ArrayBuffer | ArrayBufferView;
 
 let nextConnectionId = 0;
-const noMask = (): null => null;
+
+/** What a send that waited in the deflate send queue does if the connection goes first: fail its callback. */
+function discarded(cb: SendCallback | undefined): (() => void) | undefined {
+  return cb && (() => process.nextTick(cb, new ConnectionNotOpenError('closed')));
+}
 
 /** Thrown (or passed to a send callback) when data is sent on a connection that is not open. */
 export class ConnectionNotOpenError extends Error {
@@ -81,6 +88,31 @@ export class ConnectionNotOpenError extends Error {
     this.name = 'ConnectionNotOpenError';
   }
 }
+
+/**
+ * A message refused because the connection's outgoing buffer already holds `maxBufferedAmount`
+ * bytes (a peer that reads too slowly, or not at all).
+ */
+export class SendBufferFullError extends Error {
+  /** Stable error code. */
+  readonly code = 'WS_ERR_SEND_BUFFER_FULL';
+  /** Size of the refused message, in bytes. */
+  readonly byteLength: number;
+  /** What was already buffered. */
+  readonly bufferedAmount: number;
+  /** The connection's `maxBufferedAmount`. */
+  readonly limit: number;
+  constructor(byteLength: number, bufferedAmount: number, limit: number) {
+    super(`Send of ${byteLength} bytes refused: the outgoing buffer is full (${bufferedAmount} bytes buffered, limit ${limit}).`);
+    this.name = 'SendBufferFullError';
+    this.byteLength = byteLength;
+    this.bufferedAmount = bufferedAmount;
+    this.limit = limit;
+  }
+}
+
+/** The close description of the `'close'` buffer overflow policy (code 1008). */
+export const SEND_BUFFER_FULL_DESCRIPTION = 'Send buffer limit exceeded.';
 
 /**
  * An open WebSocket connection (`require('@wsuite/core').connection`).
@@ -159,18 +191,14 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
   private readonly sender: Sender;
   private lingering = false;
   private userPaused = false;
+  private readonly maxBufferedAmount: number;
+  private readonly bufferOverflowPolicy: BufferOverflowPolicy;
   // permessage-deflate, when negotiated: the zlib state, the receive path and the send order.
   private readonly deflate: PerMessageDeflate | null = null;
   private readonly inflater: CompressedReceiver | null = null;
   private readonly sendQueue: SendQueue | null = null;
-  private readonly maskKeyFn: () => Uint8Array | null;
-  private readonly onSocketData = (data: Buffer): void => this.handleSocketData(data);
-  private readonly onSocketError = (error: Error): void => this.handleSocketError(error);
-  private readonly onSocketEnd = (): void => this.handleSocketEnd();
-  private readonly onSocketClose = (): void => this.handleSocketClose();
-  private readonly onSocketDrain = (): void => this.handleSocketDrain();
-  private readonly onSocketPause = (): void => this.handleSocketPause();
-  private readonly onSocketResume = (): void => this.handleSocketResume();
+  /** The socket closed while a message was being decompressed; the close waits for it. */
+  private closeAfterInflate = false;
 
   /**
    * @param socket the connected socket (after the opening handshake)
@@ -189,27 +217,17 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
     this.assembleFragments = config.assembleFragments;
     this.maxReceivedMessageSize = config.maxReceivedMessageSize;
     this.closeTimeout = config.closeTimeout;
+    this.maxBufferedAmount = config.maxBufferedAmount ?? Infinity;
+    this.bufferOverflowPolicy = config.bufferOverflowPolicy ?? 'close';
     this.remoteAddress = this.socket.remoteAddress;
     this.remoteAddresses = undefined;
-    this.maskKeyFn = maskOutgoingPackets ? nextMaskKey : noMask;
-    this.sender = new Sender(this.socket, { maskKey: this.maskKeyFn, onDrain: () => this.handleSocketDrain() });
+    // One small object serves the sender, parser and assembler: no per-connection closures.
+    const sink = new ConnectionSink(this);
+    this.sender = new Sender(this.socket, sink);
     this._debug = createBufferingLogger('websocket:connection', ++nextConnectionId);
 
-    this.parser = new FrameParser(
-      { maxFrameSize: config.maxReceivedFrameSize, expectMasked: !maskOutgoingPackets, checkFragmentation: true },
-      {
-        onFrame: (opcode, fin, rsv1, payload, masked) => this.handleFrame(opcode, fin, rsv1, payload, masked),
-        onError: (error) => this.handleProtocolError(error),
-        // Text that streams in slowly is checked as it comes, so bad UTF-8 fails before the frame ends.
-        onPartialPayload: (opcode, rsv1, bytes) => {
-          if (this.assembleFragments && this.state === 'open' && !rsv1 && !this.inflater?.active) this.assembler.pushPartial(opcode, bytes);
-        },
-      },
-    );
-    this.assembler = new MessageAssembler(
-      { maxMessageSize: config.maxReceivedMessageSize },
-      { onMessage: (isText, data) => this.handleMessage(isText, data), onError: (error) => this.handleProtocolError(error) },
-    );
+    this.parser = new FrameParser({ maxFrameSize: config.maxReceivedFrameSize, expectMasked: !maskOutgoingPackets, checkFragmentation: true }, sink);
+    this.assembler = new MessageAssembler({ maxMessageSize: config.maxReceivedMessageSize }, sink);
 
     const deflateEntry = extensions.find((e): e is Extension => (e as Extension | null)?.name === PERMESSAGE_DEFLATE);
     if (deflateEntry) {
@@ -217,12 +235,21 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
       this.deflate = new PerMessageDeflate(deflateParamsOf(deflateEntry), !maskOutgoingPackets, options);
       this.parser.setAllowedRsv(RSV1_BIT);
       this.inflater = new CompressedReceiver(this.deflate, config.maxReceivedMessageSize, {
-        pause: () => this.parser.pause(),
-        resume: () => {
-          if (!this.userPaused && this.state === 'open') this.parser.resume();
+        // The socket is held too: later frames wait in TCP (memory stays bounded while zlib
+        // works), and the peer's FIN is not acted on before the frames ahead of it.
+        pause: () => {
+          this.parser.pause();
+          this.socket.pause();
         },
-        onMessage: (isText, data) => this.handleMessage(isText, data),
-        onError: (error) => this.handleProtocolError(error),
+        resume: () => this.resumeAfterInflate(),
+        // Nothing is delivered after drop(): the connection has already reported its close.
+        onMessage: (isText, data) => {
+          if (this.state !== 'closed') this.handleMessage(isText, data);
+        },
+        onError: (error) => {
+          if (this.state !== 'closed') this.handleProtocolError(error);
+          this.resumeAfterInflate();
+        },
       });
       this.sendQueue = new SendQueue();
     }
@@ -249,13 +276,14 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
     if (this.listening) return;
     this.listening = true;
     const socket = this.socket;
-    socket.on('error', this.onSocketError);
-    socket.on('end', this.onSocketEnd);
-    socket.on('close', this.onSocketClose);
-    socket.on('drain', this.onSocketDrain);
-    socket.on('pause', this.onSocketPause);
-    socket.on('resume', this.onSocketResume);
-    socket.on('data', this.onSocketData);
+    (socket as OwnedSocket)[kConnection] = this;
+    socket.on('error', socketOnError);
+    socket.on('end', socketOnEnd);
+    socket.on('close', socketOnClose);
+    socket.on('drain', socketOnDrain);
+    socket.on('pause', socketOnPause);
+    socket.on('resume', socketOnResume);
+    socket.on('data', socketOnData);
   }
 
   // ---- receiving -------------------------------------------------------------------------
@@ -267,7 +295,8 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
     this.parser.push(data);
   }
 
-  private handleFrame(opcode: number, fin: boolean, rsv1: boolean, payload: Buffer, masked: boolean): void {
+  /** @internal A parsed frame (from the parser). */
+  handleFrame(opcode: number, fin: boolean, rsv1: boolean, payload: Buffer, masked: boolean): void {
     if (!this.assembleFragments) this.emit('frame', WebSocketFrame.fromParsed(opcode, fin, rsv1, payload, masked, this.config));
     switch (opcode) {
       case Opcode.Close:
@@ -288,7 +317,13 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
     }
   }
 
-  private handleMessage(isText: boolean, data: Buffer): void {
+  /** @internal The first bytes of a frame still arriving: text is checked as it streams in. */
+  handlePartialPayload(opcode: number, rsv1: boolean, bytes: Buffer): void {
+    if (this.assembleFragments && this.state === 'open' && !rsv1 && !this.inflater?.active) this.assembler.pushPartial(opcode, bytes);
+  }
+
+  /** @internal A complete message (from the assembler or the inflater). */
+  handleMessage(isText: boolean, data: Buffer): void {
     if (isText) this.emit('message', { type: 'utf8', utf8Data: data.toString('utf8') });
     else this.emit('message', { type: 'binary', binaryData: data });
   }
@@ -328,7 +363,8 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
     }
   }
 
-  private handleProtocolError(error: WebSocketProtocolError): void {
+  /** @internal A protocol violation found by the parser, assembler or inflater. */
+  handleProtocolError(error: WebSocketProtocolError): void {
     this._debug('protocol error %s: %s', error.code, error.message);
     this.drop(error.closeCode, error.message);
   }
@@ -354,6 +390,7 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
     if (data === null || data === undefined) throw new TypeError('sendUTF() needs a string (or a value with toString()).');
     const text = typeof data === 'string' ? data : data.toString();
     if (this.state !== 'open') return this.refuseSend(cb);
+    if (!this.admit(text, cb)) return false;
     if (this.deflate && (this.sendQueue?.busy || this.deflate.canCompress(text.length * 3))) {
       const bytes = Buffer.from(text, 'utf8');
       return this.sendOrdered(Opcode.Text, bytes, this.deflate.canCompress(bytes.length), cb);
@@ -371,6 +408,7 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
   sendBytes(data: Buffer, cb?: SendCallback): boolean {
     if (!Buffer.isBuffer(data)) throw new TypeError('You must pass a Node Buffer object to WebSocketConnection.prototype.sendBytes()');
     if (this.state !== 'open') return this.refuseSend(cb);
+    if (!this.admit(data.length, cb)) return false;
     if (this.deflate && (this.sendQueue?.busy || this.deflate.canCompress(data.length))) {
       return this.sendOrdered(Opcode.Binary, data, this.deflate.canCompress(data.length), cb);
     }
@@ -387,8 +425,9 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
   sendEncodedFrames(frames: readonly Buffer[], cb?: SendCallback): boolean {
     if (this.maskOutgoingPackets) throw new Error('sendEncodedFrames() is for server connections: client frames must be masked one by one.');
     if (this.state !== 'open') return this.refuseSend(cb);
+    if (!this.admit(frames, cb)) return false;
     if (this.sendQueue?.busy) {
-      this.inOrder(() => this.sender.raw(frames, cb));
+      this.inOrder(() => this.sender.raw(frames, cb), cb);
       return this.track(this.bufferedAmount < this.socket.writableHighWaterMark);
     }
     return this.track(this.sender.raw(frames, cb));
@@ -410,6 +449,7 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
       throw new RangeError(`A ${name} payload must be at most ${MAX_CONTROL_PAYLOAD} bytes; got ${payload.length}.`);
     }
     if (this.state !== 'open') return false;
+    if (!this.admit(payload.length + 2)) return false;
     if (this.sendQueue?.busy) {
       this.inOrder(() => this.sender.frame(opcode, payload, true, false));
       return this.track(this.bufferedAmount < this.socket.writableHighWaterMark);
@@ -422,7 +462,14 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
     // Like every send method: nothing reaches a socket whose close handshake has begun.
     if (this.state !== 'open') return this.refuseSend(cb);
     frame.mask = this.maskOutgoingPackets;
-    return this.track(this.sender.raw([frame.toBuffer()], cb));
+    const bytes = frame.toBuffer();
+    if (!this.admit(bytes.length, cb)) return false;
+    if (this.sendQueue?.busy) {
+      // After the messages still being compressed.
+      this.inOrder(() => this.sender.raw([bytes], cb), cb);
+      return this.track(this.bufferedAmount < this.socket.writableHighWaterMark);
+    }
+    return this.track(this.sender.raw([bytes], cb));
   }
 
   /** Send a frame, split into `fragmentationThreshold`-sized frames when configured and needed. */
@@ -433,6 +480,12 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
     if (!this.config.fragmentOutgoingMessages || payload.length <= this.config.fragmentationThreshold) {
       frame.fin = true;
       return this.sendFrame(frame, cb);
+    }
+    if (!this.admit(payload.length, cb)) return false;
+    if (this.sendQueue?.busy) {
+      const opcode = frame.opcode;
+      this.inOrder(() => this.sendFragmented(opcode, payload, cb), cb);
+      return this.track(this.bufferedAmount < this.socket.writableHighWaterMark);
     }
     return this.sendFragmented(frame.opcode, payload, cb);
   }
@@ -462,6 +515,7 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
       const write = (data: Buffer, rsv1: boolean): void => {
         queue.pendingBytes -= payload.length;
         if (this.state === 'open' || this.state === 'ending') this.writeMessage(opcode, data, rsv1, cb);
+        else if (cb) process.nextTick(cb, new ConnectionNotOpenError(this.state));
         done();
       };
       if (!compress) {
@@ -478,7 +532,7 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
         }
         write(compressed as Buffer, true);
       });
-    });
+    }, payload.length, discarded(cb));
     return this.track(this.bufferedAmount < this.socket.writableHighWaterMark);
   }
 
@@ -495,12 +549,12 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
   }
 
   /** Run `write` now, or after the messages still being compressed. */
-  private inOrder(write: () => void): void {
+  private inOrder(write: () => void, cb?: SendCallback): void {
     if (this.sendQueue?.busy) {
       this.sendQueue.add((done) => {
         write();
         done();
-      });
+      }, 0, discarded(cb));
     } else {
       write();
     }
@@ -512,12 +566,77 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
     return flushed;
   }
 
+  /**
+   * Whether a message may be queued: yes while `bufferedAmount` is below `maxBufferedAmount`
+   * (so it passes the limit by one message at most). Otherwise the message is refused and the
+   * overflow policy applied: `'close'` drops the connection with 1008, `'drop'` emits
+   * `messageDropped`; the callback gets the `SendBufferFullError` either way.
+   */
+  private admit(message: number | string | readonly Buffer[], cb?: SendCallback): boolean {
+    const buffered = this.bufferedAmount;
+    if (buffered < this.maxBufferedAmount) return true;
+    const bytes = typeof message === 'number' ? message : typeof message === 'string' ? Buffer.byteLength(message) : message.reduce((sum, frame) => sum + frame.length, 0);
+    const error = new SendBufferFullError(bytes, buffered, this.maxBufferedAmount);
+    this._debug('send buffer full: %d buffered, limit %d', buffered, this.maxBufferedAmount);
+    if (cb) process.nextTick(cb, error);
+    if (this.bufferOverflowPolicy === 'drop') this.emit('messageDropped', error);
+    else this.drop(CloseCode.PolicyViolation, SEND_BUFFER_FULL_DESCRIPTION);
+    return false;
+  }
+
   private refuseSend(cb?: SendCallback): false {
     if (cb) {
       const error = new ConnectionNotOpenError(this.state);
       process.nextTick(cb, error);
     }
     return false;
+  }
+
+  // ---- topics (publish/subscribe) --------------------------------------------------------
+
+  /** The accepting server's topic index; null on client connections. */
+  private topicRegistry: TopicRegistry<WebSocketConnection> | null = null;
+
+  /** Internal: the server that accepted this connection gives it its topic index. */
+  _setTopicRegistry(registry: TopicRegistry<WebSocketConnection>): void {
+    this.topicRegistry = registry;
+  }
+
+  /**
+   * Receive what the server publishes to `topic` (`server.publish(topic, data)`) until
+   * `unsubscribe(topic)` or the close, which leaves every topic. True if newly subscribed;
+   * false if already subscribed or the connection has closed. Throws a `TypeError` for a topic
+   * that is not a non-empty string, and an `Error` on connections no WebSocketServer accepted
+   * (clients).
+   */
+  subscribe(topic: string): boolean {
+    assertTopic(topic, 'subscribe()');
+    const registry = this.requireTopicRegistry('subscribe');
+    // Closed connections have already left their topics; subscribing now would never be undone.
+    if (this.closeEventEmitted || this.state === 'closed') return false;
+    return registry.subscribe(this, topic);
+  }
+
+  /** Stop receiving `topic`. True if the connection was subscribed to it. */
+  unsubscribe(topic: string): boolean {
+    assertTopic(topic, 'unsubscribe()');
+    return this.requireTopicRegistry('unsubscribe').unsubscribe(this, topic);
+  }
+
+  /** Whether the connection is subscribed to `topic`. */
+  isSubscribed(topic: string): boolean {
+    assertTopic(topic, 'isSubscribed()');
+    return this.topicRegistry?.isSubscribed(this, topic) ?? false;
+  }
+
+  /** The topics this connection is subscribed to, in subscription order (a copy; empty once closed). */
+  get topics(): string[] {
+    return this.topicRegistry?.topicsOf(this) ?? [];
+  }
+
+  private requireTopicRegistry(method: string): TopicRegistry<WebSocketConnection> {
+    if (this.topicRegistry) return this.topicRegistry;
+    throw new Error(`${method}() works on connections accepted by a WebSocketServer (topics belong to the server that publishes to them); this connection has none.`);
   }
 
   // ---- closing ---------------------------------------------------------------------------
@@ -588,7 +707,7 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
       this.sender.frame(Opcode.Close, encodeClosePayload(code, reason), true, false, cb);
       this.sender.flush();
       this.socket.end();
-    });
+    }, cb);
   }
 
   /**
@@ -618,8 +737,23 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
   /** Resume reading; messages buffered while paused are delivered first. */
   resume(): void {
     this.userPaused = false;
+    // While a message is being decompressed, reading resumes once it is delivered.
+    if (this.inflater?.busy) return;
     this.socket.resume();
-    if (!this.inflater?.busy) this.parser.resume();
+    this.parser.resume();
+  }
+
+  /** A decompression ended: read on (unless paused by the application), then finish a close that waited for it. */
+  private resumeAfterInflate(): void {
+    if (!this.userPaused) {
+      this.parser.resume();
+      // Unless the frames just delivered started another decompression.
+      if (!this.inflater?.busy) this.socket.resume();
+    }
+    if (this.closeAfterInflate && !this.inflater?.busy) {
+      this.closeAfterInflate = false;
+      this.handleSocketClose();
+    }
   }
 
   // ---- timers ----------------------------------------------------------------------------
@@ -709,7 +843,8 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
       this.socket.destroy();
       return;
     }
-    if (this.closeReasonCode === -1 || this.state === 'open') {
+    // Lost while waiting for the peer's close frame: no close frame arrived, so 1006 (RFC 6455 §7.1.5).
+    if (this.closeReasonCode === -1 || this.state === 'open' || (this.state === 'ending' && this.waitingForCloseResponse)) {
       this.closeReasonCode = CloseCode.Abnormal;
       this.closeDescription = `Socket Error: ${error.syscall} ${error.code}`;
     }
@@ -734,6 +869,12 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
 
   /** The socket closed: the connection is closed. */
   handleSocketClose(): void {
+    // Frames read before the peer's FIN may wait behind a message being decompressed: they (and
+    // the peer's close frame among them) are delivered first, then the connection closes.
+    if (this.inflater?.busy && this.state === 'open' && !this.socketHadError) {
+      this.closeAfterInflate = true;
+      return;
+    }
     this.connected = false;
     this.state = 'closed';
     if (this.closeReasonCode === -1) {
@@ -745,7 +886,19 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
     this.clearGracePeriodTimer();
     this.parser.halt();
     this.releaseDeflate();
+    this.removeSocketListeners();
     this.emitClose();
+  }
+
+  /** Detach from a closed socket; the error listener stays as a guard against a late error. */
+  private removeSocketListeners(): void {
+    const socket = this.socket;
+    socket.removeListener('end', socketOnEnd);
+    socket.removeListener('close', socketOnClose);
+    socket.removeListener('drain', socketOnDrain);
+    socket.removeListener('pause', socketOnPause);
+    socket.removeListener('resume', socketOnResume);
+    socket.removeListener('data', socketOnData);
   }
 
   /** Free the zlib contexts and forget queued sends. */
@@ -788,3 +941,54 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
   }
 }
 
+// Socket listeners are shared module-level functions that find their connection through a
+// symbol on the socket: a connection allocates no listener closures.
+const kConnection = Symbol('wsuite.connection');
+interface OwnedSocket {
+  [kConnection]?: WebSocketConnection;
+}
+const ownerOf = (socket: unknown): WebSocketConnection => (socket as OwnedSocket)[kConnection] as WebSocketConnection;
+function socketOnData(this: Socket, data: Buffer): void {
+  ownerOf(this).handleSocketData(data);
+}
+function socketOnError(this: Socket, error: Error): void {
+  ownerOf(this).handleSocketError(error);
+}
+function socketOnEnd(this: Socket): void {
+  ownerOf(this).handleSocketEnd();
+}
+function socketOnClose(this: Socket): void {
+  ownerOf(this).handleSocketClose();
+}
+function socketOnDrain(this: Socket): void {
+  ownerOf(this).handleSocketDrain();
+}
+function socketOnPause(this: Socket): void {
+  ownerOf(this).handleSocketPause();
+}
+function socketOnResume(this: Socket): void {
+  ownerOf(this).handleSocketResume();
+}
+
+/** Routes the parser's, assembler's and sender's callbacks to their connection. */
+class ConnectionSink implements FrameSink, MessageSink, SenderOptions {
+  constructor(private readonly connection: WebSocketConnection) {}
+  onFrame(opcode: number, fin: boolean, rsv1: boolean, payload: Buffer, masked: boolean): void {
+    this.connection.handleFrame(opcode, fin, rsv1, payload, masked);
+  }
+  onPartialPayload(opcode: number, rsv1: boolean, bytes: Buffer): void {
+    this.connection.handlePartialPayload(opcode, rsv1, bytes);
+  }
+  onMessage(isText: boolean, data: Buffer): void {
+    this.connection.handleMessage(isText, data);
+  }
+  onError(error: WebSocketProtocolError): void {
+    this.connection.handleProtocolError(error);
+  }
+  maskKey(): Uint8Array | null {
+    return this.connection.maskOutgoingPackets ? nextMaskKey() : null;
+  }
+  onDrain(): void {
+    this.connection.handleSocketDrain();
+  }
+}

@@ -96,7 +96,7 @@ export type SendStep = (done: () => void) => void;
  * background), later steps wait; when nothing is pending, a step runs at once.
  */
 export class SendQueue {
-  private readonly steps: SendStep[] = [];
+  private readonly steps: Array<{ step: SendStep; bytes: number; discard?: () => void }> = [];
   private running = false;
   /** Payload bytes waiting in queued steps (counted in `bufferedAmount`). */
   pendingBytes = 0;
@@ -106,22 +106,28 @@ export class SendQueue {
     return this.running;
   }
 
-  /** Run `step` after every step added before it. */
-  add(step: SendStep): void {
-    this.steps.push(step);
+  /**
+   * Run `step` after every step added before it. `bytes` were added to `pendingBytes` for it
+   * (the step itself takes them off when it runs); `discard` runs instead if it never does.
+   */
+  add(step: SendStep, bytes = 0, discard?: () => void): void {
+    this.steps.push({ step, bytes, discard });
     if (!this.running) this.next();
   }
 
-  /** Forget every waiting step (the connection is gone). */
+  /** Forget every waiting step (the connection is gone), telling each one's sender. */
   clear(): void {
-    this.steps.length = 0;
-    this.pendingBytes = 0;
+    const dropped = this.steps.splice(0);
+    for (const { bytes, discard } of dropped) {
+      this.pendingBytes -= bytes;
+      if (discard) discard();
+    }
   }
 
   private next(): void {
     // A loop, not recursion: thousands of queued synchronous steps must not grow the stack.
     for (;;) {
-      const step = this.steps.shift();
+      const step = this.steps.shift()?.step;
       if (!step) {
         this.running = false;
         return;

@@ -14,14 +14,19 @@ export function sanitizeHeaderValue(value: string): string {
   return value.replace(UNSAFE_HEADER_CHARS, '');
 }
 
+// A header name is an HTTP token (RFC 9110 §5.6.2): anything else would make the line unparseable.
+const NON_TOKEN_CHARS = /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/g;
+
 /** Header lines as name/value pairs, in order; a name may repeat (e.g. Set-Cookie). */
 export type HeaderList = ReadonlyArray<readonly [string, string | number]>;
 
 /** An HTTP/1.1 response head: status line, sanitized headers, blank line. */
 export function formatHttpResponse(status: number, headers: HeaderList = [], statusText?: string): string {
-  const lines = [`HTTP/1.1 ${status} ${statusText ?? STATUS_CODES[status] ?? 'Unknown'}`];
+  const lines = [`HTTP/1.1 ${status} ${sanitizeHeaderValue(statusText ?? STATUS_CODES[status] ?? 'Unknown')}`];
   for (const [name, value] of headers) {
-    lines.push(`${sanitizeHeaderValue(name).replace(/[:\s]/g, '')}: ${sanitizeHeaderValue(String(value))}`);
+    const token = name.replace(NON_TOKEN_CHARS, '');
+    // A name with nothing of a token left would be an unparseable line: it is left out.
+    if (token !== '') lines.push(`${token}: ${sanitizeHeaderValue(String(value))}`);
   }
   return `${lines.join('\r\n')}\r\n\r\n`;
 }

@@ -14,7 +14,7 @@ export { deprecation } from './deprecation';
 export { version } from './version';
 
 export { WebSocketServer } from './server';
-export type { WebSocketServerEvents, WebSocketServerOptions } from './server';
+export type { UpgradeOptions, WebSocketServerEvents, WebSocketServerOptions } from './server';
 export { WebSocketClient } from './client';
 export type { RequestedProtocols, WebSocketClientEvents } from './client';
 export { CLIENT_DEFAULTS, resolveClientConfig } from './client-config';
@@ -29,7 +29,7 @@ export type { HeaderList } from './http-response';
 export { createUpgradeResponse } from './upgrade-response';
 export type { UpgradeResponse } from './upgrade-response';
 export type { WebSocketRequestEvents } from './request';
-export { WebSocketConnection, ConnectionNotOpenError } from './connection';
+export { WebSocketConnection, ConnectionNotOpenError, SendBufferFullError, SEND_BUFFER_FULL_DESCRIPTION } from './connection';
 export type {
   BinaryData,
   BinaryMessage,
@@ -47,12 +47,16 @@ export { WebSocketRouterRequest, NO_PROTOCOL } from './router-request';
 export type { WebSocketRouterRequestEvents } from './router-request';
 export { BufferList } from './buffer-list';
 export type { BufferListLike } from './buffer-list';
-export { SERVER_DEFAULTS, SERVER_OPTION_KEYS, CLIENT_CONNECTION_DEFAULTS, validateConnectionConfig } from './config';
+export { SERVER_DEFAULTS, SERVER_OPTION_KEYS, CLIENT_CONNECTION_DEFAULTS, validateConnectionConfig, validateServerLimits } from './config';
 export { runConnectionHandler, closeWithInternalError, toError } from './handler-runner';
 export type { ConnectionErrorHandler } from './handler-runner';
-export type { ConnectionConfig, MountableServer, ResolvedServerConfig, ServerConfig } from './config';
+export type { AllowedOrigins, BufferOverflowPolicy, ConnectionConfig, MountableServer, ResolvedServerConfig, ServerConfig } from './config';
 export type { Deprecation } from './deprecation';
 export type { DebugLogger } from './debug';
+export { TopicRegistry, assertTopic } from './topics';
+export type { TopicHook, TopicRegistryHooks } from './topics';
+export { assertPubSubDriver, readPublishOptions, toPublishPayload } from './pubsub';
+export type { PubSubDriver, PubSubTarget, PublishData, PublishOptions, PublishPayload } from './pubsub';
 
 export {
   CLOSE_DESCRIPTIONS,
@@ -100,3 +104,9 @@ export { parseCookies, formatSetCookies } from './protocol/cookies';
 export type { RequestCookie, SetCookie } from './protocol/cookies';
 export { parseExtensionsHeader } from './protocol/extension-header';
 export type { Extension, ExtensionParam } from './protocol/extension-header';
+export { resolveDeflate } from './deflate-options';
+export type { PerMessageDeflateOptions, PerMessageDeflateSetting, ResolvedDeflate } from './deflate-options';
+export { PerMessageDeflate, DEFLATE_DEFAULTS } from './permessage-deflate';
+export type { DeflateOptions } from './permessage-deflate';
+export { acceptDeflateOffer, checkDeflateResponse, formatDeflateOffer, parseExtensionList } from './protocol/deflate-negotiation';
+export type { DeflateParams, DeflatePolicy, ParsedExtension } from './protocol/deflate-negotiation';

@@ -78,6 +78,8 @@ export class PerMessageDeflate {
   private deflate: DeflateRaw | null = null;
   private inflate: InflateRaw | null = null;
   private closed = false;
+  /** The jobs in progress, so close() can end them: zlib may call back late, with partial output, or never. */
+  private readonly inProgress = new Set<(error: Error | null) => void>();
 
   constructor(params: DeflateParams, isServer: boolean, options: DeflateOptions) {
     this.params = params;
@@ -129,15 +131,21 @@ export class PerMessageDeflate {
       const deflate = this.deflate;
       const chunks: Buffer[] = [];
       let length = 0;
+      let settled = false;
       const onData = (chunk: Buffer): void => {
         chunks.push(chunk);
         length += chunk.length;
       };
       const onError = (error: Error): void => finish(error);
       const finish = (error: Error | null): void => {
+        if (settled) return;
+        settled = true;
+        this.inProgress.delete(finish);
         deflate.removeListener('data', onData);
         deflate.removeListener('error', onError);
         done();
+        // close() freed the context mid-job: what came out is a fragment, and the context is gone.
+        if (!error && this.deflate !== deflate) error = new Error('The connection closed before the message was compressed.');
         if (error) {
           this.dropDeflate();
           callback(error);
@@ -149,6 +157,7 @@ export class PerMessageDeflate {
         if (this.ownNoContextTakeover()) deflate.reset();
         callback(null, result.length === 0 ? Buffer.from([0x00]) : result);
       };
+      this.inProgress.add(finish);
       deflate.on('data', onData);
       deflate.once('error', onError);
       deflate.write(data);
@@ -179,9 +188,12 @@ export class PerMessageDeflate {
       const finish = (error: Error | null): void => {
         if (settled) return;
         settled = true;
+        this.inProgress.delete(finish);
         inflate.removeListener('data', onData);
         inflate.removeListener('error', onError);
         done();
+        // close() freed the context mid-job: the output so far is not the message.
+        if (!error && this.inflate !== inflate) error = new Error('The connection closed before the message was decompressed.');
         if (error) {
           // The context is unusable after an error or an aborted message: drop it.
           this.dropInflate();
@@ -200,6 +212,7 @@ export class PerMessageDeflate {
         chunks.push(chunk);
       };
       const onError = (error: Error): void => finish(error);
+      this.inProgress.add(finish);
       inflate.on('data', onData);
       inflate.once('error', onError);
       inflate.write(data);
@@ -208,11 +221,14 @@ export class PerMessageDeflate {
     });
   }
 
-  /** Free both zlib contexts; later calls fail. */
+  /** Free both zlib contexts; later calls fail, and so do the jobs in progress (on the next tick). */
   close(): void {
     this.closed = true;
     this.dropDeflate();
     this.dropInflate();
+    // Their limiter slots are released even if zlib never calls back after the close.
+    const error = new Error('The connection closed before the message was processed.');
+    for (const finish of this.inProgress) process.nextTick(finish, error);
   }
 
   private dropDeflate(): void {

@@ -147,6 +147,15 @@ export class WebSocketRequest extends EventEmitter<WebSocketRequestEvents> {
   }
 
   /**
+   * Use an address chain a framework resolved with its trust-proxy setting (client first,
+   * socket peer last) instead of the one core read from X-Forwarded-For.
+   */
+  _useRemoteAddresses(addresses: readonly string[]): void {
+    this.remoteAddresses = [...addresses];
+    this.remoteAddress = addresses[0];
+  }
+
+  /**
    * Complete the handshake. `acceptedProtocol` must be one the client requested (compared
    * case-insensitively; the 101 echoes the client's spelling). `extraHeaders` are added to the 101
    * (e.g. headers a framework set while routing the request); the handshake headers themselves

@@ -27,19 +27,21 @@ const SLAB_SIZE = 64 * 1024;
 /** Longest string whose UTF-8 form surely fits a 7-bit length (3 bytes per UTF-16 unit at most). */
 const SHORT_TEXT_UNITS = Math.floor(MAX_7BIT_LENGTH / 3);
 
-/** Options of a {@link Sender}. */
+/**
+ * Options of a {@link Sender}, called as methods of this object (so a connection can pass one
+ * object it already has instead of allocating closures).
+ */
 export interface SenderOptions {
   /** A fresh masking key per frame (clients), or null (servers). */
-  maskKey: () => Uint8Array | null;
+  maskKey(): Uint8Array | null;
   /** Called when the socket can take more data after a send reported it could not. */
-  onDrain?: () => void;
+  onDrain?(): void;
 }
 
 /** Gathers the frames of one tick and writes them together. */
 export class Sender {
   private readonly socket: SenderSocket;
-  private readonly maskKey: () => Uint8Array | null;
-  private readonly onDrain: (() => void) | undefined;
+  private readonly options: SenderOptions;
 
   private slab: Buffer = Buffer.allocUnsafe(0);
   private slabStart = 0;
@@ -52,8 +54,7 @@ export class Sender {
 
   constructor(socket: SenderSocket, options: SenderOptions) {
     this.socket = socket;
-    this.maskKey = options.maskKey;
-    this.onDrain = options.onDrain;
+    this.options = options;
   }
 
   /** Bytes accepted but not yet handed to the socket, plus the socket's own buffer. */
@@ -63,7 +64,7 @@ export class Sender {
 
   /** Queue one frame with a text payload, encoded straight into the slab. */
   text(opcode: number, text: string, fin: boolean, rsv1: boolean, cb?: WriteCallback): boolean {
-    const maskKey = this.maskKey();
+    const maskKey = this.options.maskKey();
     if (text.length <= SHORT_TEXT_UNITS) {
       // Short text: write the bytes first and fill in the 7-bit length after, so the string is
       // scanned once.
@@ -88,7 +89,7 @@ export class Sender {
 
   /** Queue one frame. The payload is copied only when small, or when it must be masked. */
   frame(opcode: number, payload: Uint8Array, fin: boolean, rsv1: boolean, cb?: WriteCallback, key?: Uint8Array | null): boolean {
-    const maskKey = key === undefined ? this.maskKey() : key;
+    const maskKey = key === undefined ? this.options.maskKey() : key;
     const length = payload.length;
     const headerLength = frameHeaderLength(length, maskKey !== null);
     if (length <= COPY_LIMIT) {
@@ -153,7 +154,7 @@ export class Sender {
       // A send said "full" while the bytes were still queued, but the socket took them all
       // without filling up, so the socket itself will never emit 'drain': report it here.
       this.reportedFull = false;
-      if (this.onDrain) process.nextTick(this.onDrain);
+      if (this.options.onDrain) process.nextTick(notifyDrain, this.options);
     } else if (!flushed) {
       this.reportedFull = false;
     }
@@ -207,6 +208,10 @@ export class Sender {
     if (full) this.reportedFull = true;
     return !full;
   }
+}
+
+function notifyDrain(options: SenderOptions): void {
+  options.onDrain?.();
 }
 
 function flushSender(sender: Sender): void {

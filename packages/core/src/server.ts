@@ -9,10 +9,20 @@ import type { Duplex } from 'node:stream';
 import { CloseCode, Opcode } from './protocol/constants';
 import { HandshakeError } from './protocol/errors';
 import { encodeFragmentedMessage, encodeFrame, encodeTextFrame } from './protocol/frame-encoder';
-import { SERVER_DEFAULTS, validateConnectionConfig, type MountableServer, type ResolvedServerConfig, type ServerConfig } from './config';
+import {
+  SERVER_DEFAULTS,
+  validateConnectionConfig,
+  validateServerLimits,
+  resolveMaxBufferedAmount,
+  type MountableServer,
+  type ResolvedServerConfig,
+  type ServerConfig,
+} from './config';
 import { WebSocketRequest } from './request';
 import type { WebSocketConnection } from './connection';
 import { createBufferingLogger } from './debug';
+import { TopicRegistry, assertTopic } from './topics';
+import { assertPubSubDriver, readPublishOptions, toPublishPayload, type PubSubDriver, type PublishData, type PublishOptions } from './pubsub';
 
 /** Events of a {@link WebSocketServer}. */
 export interface WebSocketServerEvents {
@@ -24,6 +34,22 @@ export interface WebSocketServerEvents {
 
 /** What the server config accepts: `httpServer` is needed by `mount`, the rest has defaults. */
 export type WebSocketServerOptions = Partial<ServerConfig> & Record<string, unknown>;
+
+/** Per-request settings a framework passes to `handleUpgrade`. */
+export interface UpgradeOptions {
+  /**
+   * The client's address chain as the framework's trust-proxy setting resolved it: the client
+   * first, the socket's peer last. Used for `remoteAddress(es)` instead of core's own
+   * X-Forwarded-For handling (unless `ignoreXForwardedFor` is set, which keeps the socket's peer).
+   */
+  remoteAddresses?: readonly string[];
+}
+
+/** A pending request's handshake timer and socket listener, released when it is answered. */
+interface PendingEntry {
+  timer: NodeJS.Timeout | undefined;
+  onSocketClose: () => void;
+}
 
 const noMask = (): null => null;
 /**
@@ -44,6 +70,9 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   readonly pendingRequests: WebSocketRequest[] = [];
 
   private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => this.handleUpgrade(request, socket, head);
+  private readonly pending = new Map<WebSocketRequest, PendingEntry>();
+  // `allowedOrigins` given as a list, lower-cased once at mount.
+  private originSet: ReadonlySet<string> | null = null;
 
   /** @param config server config; when given, the server is mounted at once */
   constructor(config?: WebSocketServerOptions) {
@@ -67,8 +96,12 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       }
     }
     validateConnectionConfig(merged);
+    validateServerLimits(merged);
+    merged.maxBufferedAmount = resolveMaxBufferedAmount(merged);
     merged.httpServer = servers;
     this.config = merged as ResolvedServerConfig;
+    const origins = this.config.allowedOrigins;
+    this.originSet = Array.isArray(origins) ? new Set(origins.map((origin: string) => origin.toLowerCase())) : null;
     for (const server of servers) server.on('upgrade', this.onUpgrade);
   }
 
@@ -133,42 +166,179 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   }
 
   private writeToAll(frames: Buffer[]): void {
-    for (const connection of this.connections) {
+    // A copy: a connection over its buffer limit may close (and leave the list) inside the loop.
+    for (const connection of [...this.connections]) {
       if (connection.state === 'open') connection.sendEncodedFrames(frames);
     }
   }
 
+  // ---- topics (publish/subscribe) --------------------------------------------------------
+
+  // Topic → subscribers and connection → topics; a topic's first and last subscriber tell the driver.
+  private readonly topicRegistry = new TopicRegistry<WebSocketConnection>({
+    onTopicOpened: (topic) => this.pubsubDriver?.subscribe(topic, this),
+    onTopicClosed: (topic) => this.pubsubDriver?.unsubscribe(topic, this),
+  });
+  private pubsubDriver: PubSubDriver | null = null;
+
   /**
-   * Handle one upgrade request: validate it (an invalid one is answered with its HTTP error and
-   * `upgradeError`), then pass it to `onRequest` when given, else emit `request` (or
-   * auto-accept, or answer 404). Frameworks that own the HTTP server call this from their own
-   * upgrade handling, after their routing and hooks have let the request through.
+   * Send a message to every connection subscribed to `topic` (`connection.subscribe(topic)`),
+   * then hand it to the pub/sub driver, if one is set, for the other processes. Buffers and
+   * ArrayBuffer (views) are binary, anything else with `toString()` is text. The message is
+   * framed once and the same bytes are written to every subscriber, each through its
+   * `maxBufferedAmount` policy. Connections with permessage-deflate get it uncompressed.
+   * `options.except` skips one connection (typically the sender); `options.local` keeps the
+   * message off the driver. Returns the number of local subscribers it was handed to.
    */
-  handleUpgrade(httpRequest: IncomingMessage, socket: Duplex, head?: Buffer, onRequest?: (request: WebSocketRequest) => void): void {
-    if (!this.config) throw new Error('WebSocketServer is not mounted: call mount(config) or pass a config to the constructor first.');
+  publish(topic: string, data: PublishData, options?: PublishOptions): number {
+    assertTopic(topic, 'publish()');
+    const { except, local } = readPublishOptions(options);
+    const driver = local ? null : this.pubsubDriver;
+    if (typeof data === 'string' && driver === null) {
+      // Text for local subscribers only: encoded straight into its frame.
+      const subscribers = this.topicRegistry.subscribersOf(topic);
+      if (!subscribers) return 0;
+      const byteLength = Buffer.byteLength(data);
+      const frames = this.needsFragments(byteLength) ? this.encodeFragments(Opcode.Text, Buffer.from(data, 'utf8')) : [encodeTextFrame(data, byteLength, Opcode.Text)];
+      return this.writeToSubscribers(subscribers, frames, except);
+    }
+    const { payload, isBinary } = toPublishPayload(data);
+    const delivered = this.deliverLocally(topic, payload, isBinary, except);
+    if (driver) driver.publish(topic, payload, isBinary, this);
+    return delivered;
+  }
+
+  /**
+   * Deliver a message that was published elsewhere (called by the pub/sub driver) to this
+   * server's subscribers of `topic`; it is not handed back to the driver. `payload` is UTF-8
+   * text when `isBinary` is false. Returns the number of local subscribers it was handed to.
+   */
+  deliverRemote(topic: string, payload: Buffer, isBinary: boolean): number {
+    assertTopic(topic, 'deliverRemote()');
+    if (!Buffer.isBuffer(payload)) throw new TypeError(`deliverRemote() needs the payload as a Buffer, got ${typeof payload}.`);
+    return this.deliverLocally(topic, payload, isBinary === true, null);
+  }
+
+  /** Number of this server's connections subscribed to `topic` (other processes not counted). */
+  subscriberCount(topic: string): number {
+    assertTopic(topic, 'subscriberCount()');
+    return this.topicRegistry.subscriberCount(topic);
+  }
+
+  /** The topics at least one of this server's connections is subscribed to (a copy). */
+  get topics(): string[] {
+    return this.topicRegistry.topics;
+  }
+
+  /** The pub/sub driver set with `setPubSub`, or null. */
+  get pubsub(): PubSubDriver | null {
+    return this.pubsubDriver;
+  }
+
+  /**
+   * Fan `publish` out to other processes through `driver` (e.g. `@wsuite/redis`), or stop with
+   * `null`. The topics that already have subscribers move from the old driver to the new one.
+   * Throws a `TypeError` when `driver` lacks `subscribe`, `unsubscribe` or `publish`.
+   */
+  setPubSub(driver: PubSubDriver | null): this {
+    assertPubSubDriver(driver);
+    const previous = this.pubsubDriver;
+    if (previous === driver) return this;
+    this.pubsubDriver = driver;
+    for (const topic of this.topicRegistry.topics) {
+      previous?.unsubscribe(topic, this);
+      driver?.subscribe(topic, this);
+    }
+    return this;
+  }
+
+  private deliverLocally(topic: string, payload: Buffer, isBinary: boolean, except: WebSocketConnection | null): number {
+    const subscribers = this.topicRegistry.subscribersOf(topic);
+    if (!subscribers) return 0;
+    const opcode = isBinary ? Opcode.Binary : Opcode.Text;
+    const frames = this.needsFragments(payload.length) ? this.encodeFragments(opcode, payload) : encodeFrame(opcode, payload);
+    return this.writeToSubscribers(subscribers, frames, except);
+  }
+
+  private writeToSubscribers(subscribers: ReadonlySet<WebSocketConnection>, frames: Buffer[], except: WebSocketConnection | null): number {
+    // The live set: a subscriber closed by its buffer policy inside the loop leaves it, and a Set skips it.
+    let count = 0;
+    for (const connection of subscribers) {
+      if (connection === except || connection.state !== 'open') continue;
+      connection.sendEncodedFrames(frames);
+      count++;
+    }
+    return count;
+  }
+
+  /**
+   * Handle one upgrade request: check it (an oversized head gets 431, an invalid handshake its
+   * 4xx, an origin outside `allowedOrigins` 403, a server at `maxPendingRequests` or
+   * `maxConnections` 503; each refusal also emits `upgradeError`), then pass it to `onRequest`
+   * when given, else emit `request` (or auto-accept, or answer 404). A request still undecided
+   * after `handshakeTimeout` is answered with 408. Frameworks that own the HTTP server call this
+   * from their own upgrade handling, after their routing and hooks have let the request through.
+   */
+  handleUpgrade(
+    httpRequest: IncomingMessage,
+    socket: Duplex,
+    head?: Buffer,
+    onRequest?: (request: WebSocketRequest) => void,
+    options?: UpgradeOptions,
+  ): void {
+    const config = this.config;
+    if (!config) throw new Error('WebSocketServer is not mounted: call mount(config) or pass a config to the constructor first.');
+    const remoteAddresses = options?.remoteAddresses;
+    if (remoteAddresses !== undefined && (!Array.isArray(remoteAddresses) || remoteAddresses.length === 0 || !remoteAddresses.every((a) => typeof a === 'string'))) {
+      throw new TypeError('handleUpgrade(): options.remoteAddresses must be a non-empty array of strings (client first, socket peer last).');
+    }
     // Another handler (e.g. a second server on the same http.Server) already answered.
     if (socket.destroyed || socket.writableEnded || claimedSockets.has(socket)) return;
     claimedSockets.add(socket);
-    const request = new WebSocketRequest(socket, httpRequest, this.config, head);
+    const request = new WebSocketRequest(socket, httpRequest, config, head);
+    const headSize = upgradeHeadSize(httpRequest);
+    if (headSize > config.maxHandshakeHeaderSize) {
+      this.refuse(request, new HandshakeError('WS_ERR_HANDSHAKE_HEADERS_TOO_LARGE', 431, `Request header fields too large (${headSize} bytes; the limit is ${config.maxHandshakeHeaderSize}).`));
+      return;
+    }
     try {
       request.readHandshake();
     } catch (error) {
       const e = error as HandshakeError;
       debug('invalid handshake: %s', e.message);
-      request.reject(e.httpCode || 400, e.message, e.headers as Record<string, string> | undefined);
-      this.emit('upgradeError', e);
+      this.refuse(request, e);
+      return;
+    }
+    if (remoteAddresses !== undefined && !config.ignoreXForwardedFor) request._useRemoteAddresses(remoteAddresses);
+    const originRefusal = this.checkOrigin(request);
+    if (originRefusal) {
+      this.refuse(request, originRefusal);
+      return;
+    }
+    if (this.pendingRequests.length >= config.maxPendingRequests) {
+      this.refuse(request, new HandshakeError('WS_ERR_HANDSHAKE_TOO_MANY_PENDING', 503, 'Too many WebSocket handshakes in progress.'));
+      return;
+    }
+    // Pending requests count too: each may still become a connection.
+    if (this.connections.length + this.pendingRequests.length >= config.maxConnections) {
+      this.refuse(request, new HandshakeError('WS_ERR_HANDSHAKE_TOO_MANY_CONNECTIONS', 503, 'Too many WebSocket connections.'));
       return;
     }
     this.pendingRequests.push(request);
+    const entry: PendingEntry = {
+      timer: config.handshakeTimeout > 0 ? setTimeout(() => this.handleHandshakeTimeout(request), config.handshakeTimeout) : undefined,
+      onSocketClose: () => this.handleRequestResolved(request),
+    };
+    this.pending.set(request, entry);
     request.once('requestAccepted', (connection) => this.handleRequestAccepted(connection));
     request.once('requestResolved', () => this.handleRequestResolved(request));
-    socket.once('close', () => this.handleRequestResolved(request));
+    socket.once('close', entry.onSocketClose);
 
     if (onRequest) {
       onRequest(request);
-    } else if (!this.config.autoAcceptConnections && this.listenerCount('request') > 0) {
+    } else if (!config.autoAcceptConnections && this.listenerCount('request') > 0) {
       this.emit('request', request);
-    } else if (this.config.autoAcceptConnections) {
+    } else if (config.autoAcceptConnections) {
       request.accept(request.requestedProtocols[0], request.origin);
     } else {
       request.reject(404, 'No handler is configured to accept the connection.');
@@ -204,6 +374,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   /** Track a newly accepted connection and emit `connect`. */
   handleRequestAccepted(connection: WebSocketConnection): void {
     connection.once('close', (code, description) => this.handleConnectionClose(connection, code, description));
+    connection._setTopicRegistry(this.topicRegistry);
     this.connections.push(connection);
     this.emit('connect', connection);
   }
@@ -212,12 +383,62 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   handleConnectionClose(connection: WebSocketConnection, closeReasonCode: number, description: string): void {
     const index = this.connections.indexOf(connection);
     if (index !== -1) this.connections.splice(index, 1);
+    this.topicRegistry.removeMember(connection);
     this.emit('close', connection, closeReasonCode, description);
   }
 
-  /** Forget a request that was answered (or whose socket closed). */
+  /** Forget a request that was answered (or whose socket closed), with its timer. */
   handleRequestResolved(request: WebSocketRequest): void {
     const index = this.pendingRequests.indexOf(request);
     if (index !== -1) this.pendingRequests.splice(index, 1);
+    const entry = this.pending.get(request);
+    if (!entry) return;
+    this.pending.delete(request);
+    clearTimeout(entry.timer);
+    request.socket.removeListener('close', entry.onSocketClose);
   }
+
+  /** The application did not answer within `handshakeTimeout`: 408, and the socket closes. */
+  private handleHandshakeTimeout(request: WebSocketRequest): void {
+    if (request._resolved) return;
+    const timeout = this.config?.handshakeTimeout ?? SERVER_DEFAULTS.handshakeTimeout;
+    this.refuse(request, new HandshakeError('WS_ERR_HANDSHAKE_TIMEOUT', 408, `The WebSocket handshake was not accepted or rejected within ${timeout} ms.`));
+  }
+
+  /** Answer a refused upgrade with the error's status and report it as `upgradeError`. */
+  private refuse(request: WebSocketRequest, error: HandshakeError): void {
+    request.reject(error.httpCode || 400, error.message, error.headers as Record<string, string> | undefined);
+    this.emit('upgradeError', error);
+  }
+
+  /** A refusal when `allowedOrigins` is set and the request's origin is not allowed, else null. */
+  private checkOrigin(request: WebSocketRequest): HandshakeError | null {
+    const allowed = this.config?.allowedOrigins;
+    if (allowed === undefined) return null;
+    if (this.originSet) {
+      return request.origin !== undefined && this.originSet.has(request.origin.toLowerCase()) ? null : originRefused(request.origin);
+    }
+    let verdict: unknown;
+    try {
+      verdict = (allowed as (origin: string | undefined, httpRequest: IncomingMessage) => unknown)(request.origin, request.httpRequest);
+    } catch (error) {
+      const failure = new HandshakeError('WS_ERR_HANDSHAKE_ORIGIN_CHECK_FAILED', 500, `The allowedOrigins function threw: ${String(error)}`);
+      (failure as Error & { cause?: unknown }).cause = error;
+      return failure;
+    }
+    return verdict === true ? null : originRefused(request.origin);
+  }
+}
+
+function originRefused(origin: string | undefined): HandshakeError {
+  return new HandshakeError('WS_ERR_HANDSHAKE_ORIGIN_NOT_ALLOWED', 403, origin === undefined ? 'An Origin header is required.' : 'Origin not allowed.');
+}
+
+/** Bytes of an upgrade request's head as received: request line and header lines (header strings are one char per byte). */
+function upgradeHeadSize(request: IncomingMessage): number {
+  let size = (request.method?.length ?? 0) + (request.url?.length ?? 0) + 12;
+  const raw = request.rawHeaders;
+  // Each header: name, ": ", value, CRLF.
+  for (let i = 0; i < raw.length; i++) size += raw[i].length + 2;
+  return size;
 }

@@ -8,6 +8,8 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Application } from 'express';
 import { abortHandshake, createUpgradeResponse, WebSocketServer, type MountableServer, type WebSocketConnection } from '@wsuite/core';
+import type { PubSubDriver, PublishData, PublishOptions } from '@wsuite/core';
+import { AttachmentTopics } from './attachment-topics';
 import type { CoreServerOptions } from './options';
 import { beginUpgrade, type UpgradeContext, type UpgradeTarget } from './upgrade-context';
 
@@ -35,6 +37,23 @@ export interface AttachedWebSocket {
    * WebSocket sockets too. Calling it again returns the same promise.
    */
   close(options?: ShutdownOptions): Promise<void>;
+  /**
+   * Send a message to every connection of this attachment subscribed to `topic`
+   * (`connection.subscribe(topic)` in a handler), on every route, then through the pub/sub
+   * driver (if set) to other processes. `options.except` skips one connection, `options.local`
+   * keeps the message in this process. Framed once per core server. Returns the number of local
+   * subscribers it was handed to.
+   */
+  publish(topic: string, data: PublishData, options?: PublishOptions): number;
+  /** Connections of this attachment subscribed to `topic` (this process only). */
+  subscriberCount(topic: string): number;
+  /** Topics with at least one subscriber on this attachment. */
+  readonly topics: readonly string[];
+  /**
+   * Fan `publish` out to other processes through `driver` (e.g. `new RedisPubSub()` from
+   * `@wsuite/redis`), or stop with `null`. Throws a `TypeError` for anything else.
+   */
+  setPubSub(driver: PubSubDriver | null): void;
 }
 
 type Dispatch = (req: IncomingMessage, res: ServerResponse, done: (error?: unknown) => void) => void;
@@ -53,6 +72,7 @@ export function attachToServer(server: MountableServer, app: Application): Attac
   const servers = new Map<Readonly<CoreServerOptions>, WebSocketServer>();
   let accepting = true;
   let closing: Promise<void> | undefined;
+  const topics = new AttachmentTopics();
 
   const target: UpgradeTarget = {
     get accepting() {
@@ -63,6 +83,7 @@ export function attachToServer(server: MountableServer, app: Application): Attac
       if (!wss) {
         wss = new WebSocketServer({ ...core, noServer: true });
         servers.set(core, wss);
+        topics.addServer(wss);
       }
       return wss;
     },
@@ -99,6 +120,12 @@ export function attachToServer(server: MountableServer, app: Application): Attac
     get connections() {
       return [...servers.values()].flatMap((wss) => wss.connections);
     },
+    publish: (topic, data, options) => topics.publishAll(topic, data, options),
+    subscriberCount: (topic) => topics.subscriberCount(topic),
+    get topics() {
+      return topics.topics;
+    },
+    setPubSub: (driver) => topics.setDriver(driver),
     close(options: ShutdownOptions = {}) {
       if (closing) return closing;
       const { timeout, reason } = options;

@@ -3,7 +3,7 @@
  * checked once at `createExpressWebSocket()` or route registration and merged route-over-instance.
  */
 import type { Request } from 'express';
-import { SERVER_DEFAULTS, validateConnectionConfig, type ServerConfig, type WebSocketConnection } from '@wsuite/core';
+import { SERVER_DEFAULTS, validateConnectionConfig, validateServerLimits, type ServerConfig, type WebSocketConnection } from '@wsuite/core';
 
 /**
  * Core server settings an instance or a route may set (limits, keepalive, close timeout,
@@ -89,7 +89,10 @@ export function resolveOptions(options: unknown, base: RouteConfig | undefined):
   }
   const hasOwnCore = Object.keys(core).length > 0;
   const mergedCore = hasOwnCore || !base ? { ...base?.core, ...core } : base.core;
-  if (hasOwnCore) validateConnectionConfig({ ...SERVER_DEFAULTS, ...mergedCore });
+  if (hasOwnCore) {
+    validateConnectionConfig({ ...SERVER_DEFAULTS, ...mergedCore });
+    validateServerLimits({ ...SERVER_DEFAULTS, ...mergedCore });
+  }
   return {
     core: mergedCore,
     handleProtocols: (given.handleProtocols as ProtocolSelector | undefined) ?? base?.handleProtocols,

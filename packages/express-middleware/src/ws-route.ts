@@ -35,6 +35,7 @@ function acceptUpgrade(req: Request, _res: Response, next: NextFunction, config:
   }
   // Core checks the handshake, which requires GET; the handler sees the real method too.
   req.method = context.method;
+  const upgradeOptions = { remoteAddresses: addressChain(req) };
   target.serverFor(config.core).handleUpgrade(req, socket, head, (request) => {
     let protocol: string | undefined;
     try {
@@ -49,7 +50,17 @@ function acceptUpgrade(req: Request, _res: Response, next: NextFunction, config:
     const connection = request.accept(protocol);
     context.handOver();
     runHandler(handler, connection, req, config.errorHandler);
-  });
+  }, upgradeOptions);
+}
+
+/**
+ * The client's address chain as the app's `trust proxy` setting resolves it (client first,
+ * socket peer last): `req.ips` lists the trusted addresses from the client inwards, without the
+ * socket's peer; `req.ip` is the peer when no proxy is trusted. Undefined (core's own handling) when unknown.
+ */
+function addressChain(req: Request): string[] | undefined {
+  const chain = req.ips.length > 0 ? [...req.ips, req.socket.remoteAddress] : [req.ip];
+  return chain.every((address) => typeof address === 'string') ? (chain as string[]) : undefined;
 }
 
 function selectProtocol(config: RouteConfig, request: WebSocketRequest, req: Request): string | undefined {

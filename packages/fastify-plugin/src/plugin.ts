@@ -42,6 +42,7 @@ const plugin: FastifyPluginAsync<FastifyWebSocketOptions> = async function fasti
         abortHandshake(pending.socket, 503, SHUTTING_DOWN);
         return;
       }
+      const upgradeOptions = { remoteAddresses: addressChain(request) };
       wss.handleUpgrade(request.raw, pending.socket, pending.head, (handshake) => {
         let protocol: string | undefined;
         try {
@@ -68,7 +69,7 @@ const plugin: FastifyPluginAsync<FastifyWebSocketOptions> = async function fasti
         } catch (error) {
           report(error);
         }
-      });
+      }, upgradeOptions);
     },
   };
   setPluginState(fastify, state);
@@ -126,6 +127,17 @@ const plugin: FastifyPluginAsync<FastifyWebSocketOptions> = async function fasti
     done();
   });
 };
+
+/**
+ * The client's address chain as Fastify's `trustProxy` resolves it (client first, socket peer
+ * last): `request.ips` lists the trusted hops from the socket outwards, `request.ip` is the
+ * socket's peer when no proxy is trusted. Undefined (core's own handling) when unknown.
+ */
+function addressChain(request: FastifyRequest): string[] | undefined {
+  const ips = request.ips;
+  const chain = ips && ips.length > 0 ? [...ips].reverse() : [request.ip];
+  return chain.every((address) => typeof address === 'string') ? chain : undefined;
+}
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === 'function';

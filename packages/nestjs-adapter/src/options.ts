@@ -3,7 +3,7 @@
  * merges them, so a bad option fails when the adapter is built or a gateway is registered.
  */
 import type { IncomingMessage } from 'node:http';
-import { SERVER_DEFAULTS, validateConnectionConfig, type ServerConfig, type WebSocketConnection } from '@wsuite/core';
+import { SERVER_DEFAULTS, validateConnectionConfig, validateServerLimits, type ServerConfig, type WebSocketConnection } from '@wsuite/core';
 import { normalizePath } from './paths';
 
 /** `true` lets the upgrade through; `false` refuses it with 401; a number refuses it with that status (400-599). */
@@ -70,6 +70,13 @@ export type CoreGatewayOptions = Partial<
     | 'ignoreXForwardedFor'
     | 'parseCookies'
     | 'parseExtensions'
+    | 'handshakeTimeout'
+    | 'maxPendingRequests'
+    | 'maxConnections'
+    | 'maxHandshakeHeaderSize'
+    | 'maxBufferedAmount'
+    | 'bufferOverflowPolicy'
+    | 'allowedOrigins'
   >
 >;
 
@@ -116,6 +123,13 @@ const CORE_KEYS: ReadonlySet<string> = new Set([
   'ignoreXForwardedFor',
   'parseCookies',
   'parseExtensions',
+  'handshakeTimeout',
+  'maxPendingRequests',
+  'maxConnections',
+  'maxHandshakeHeaderSize',
+  'maxBufferedAmount',
+  'bufferOverflowPolicy',
+  'allowedOrigins',
 ]);
 const HOOK_KEYS = ['canUpgrade', 'messageParser', 'messageSerializer'] as const;
 
@@ -129,6 +143,7 @@ export function resolveGateway(adapter: WsuiteAdapterOptions, gateway: WsuiteGat
   checkOptions(gateway, '@WebSocketGateway', true);
   const core = { ...coreOptionsOf(adapter), ...coreOptionsOf(gateway) };
   validateConnectionConfig({ ...SERVER_DEFAULTS, ...core });
+  validateServerLimits({ ...SERVER_DEFAULTS, ...core });
   return {
     path: normalizePath(gateway.path ?? '/'),
     core,
@@ -151,6 +166,7 @@ function checkOptions<T extends WsuiteAdapterOptions>(options: T, where: string,
   }
   if (allowPath && record.path !== undefined && typeof record.path !== 'string') throw new TypeError(`${where}: option "path" must be a string.`);
   validateConnectionConfig({ ...SERVER_DEFAULTS, ...coreOptionsOf(options) });
+  validateServerLimits({ ...SERVER_DEFAULTS, ...coreOptionsOf(options) });
   return options;
 }
 

@@ -14,6 +14,7 @@ import { checkAdapterOptions, resolveGateway, type ResolvedGateway, type WsuiteA
 import { defaultMessageParser, defaultMessageSerializer, EXCEPTION_EVENT, isParsedMessage, type InvalidMessagePayload } from './messages';
 import { requestPath } from './paths';
 import { decideUpgrade } from './upgrade-decision';
+import { platformAddressResolver, type AddressResolver } from './client-address';
 
 /** Core's server as Nest's adapter base types it (core's typed `on` takes any event name at run time too). */
 export type GatewayServer = WebSocketServer & BaseWsInstance;
@@ -61,6 +62,9 @@ export class WsuiteAdapter extends AbstractWsAdapter<GatewayServer, GatewayClien
   private readonly hosts = new Map<number, Host>();
   private readonly gateways = new WeakMap<WebSocketServer, Gateway>();
   private readonly clients = new WeakMap<WebSocketConnection, Client>();
+  private readonly app: unknown;
+  // Resolved at the first upgrade, once the application's platform is set up; null: core's own handling.
+  private addressResolver: AddressResolver | null | undefined;
 
   /**
    * @param appOrHttpServer the Nest application (or its HTTP server); needed for port-0 gateways
@@ -68,6 +72,7 @@ export class WsuiteAdapter extends AbstractWsAdapter<GatewayServer, GatewayClien
    */
   constructor(appOrHttpServer?: INestApplicationContext | HttpServer, options: WsuiteAdapterOptions = {}) {
     super(appOrHttpServer);
+    this.app = appOrHttpServer;
     this.options = checkAdapterOptions(options);
   }
 
@@ -184,7 +189,13 @@ export class WsuiteAdapter extends AbstractWsAdapter<GatewayServer, GatewayClien
         this.logger.error(`Upgrade to ${gateway.settings.path} failed: ${String(error)}`);
         socket.destroy();
       });
-    });
+    }, { remoteAddresses: this.addressesOf(request) });
+  }
+
+  /** The client's address chain under the platform's trust-proxy setting (Express or Fastify), or undefined. */
+  private addressesOf(request: IncomingMessage): string[] | undefined {
+    if (this.addressResolver === undefined) this.addressResolver = platformAddressResolver(this.app) ?? null;
+    return this.addressResolver ? this.addressResolver(request) : undefined;
   }
 
   private async admit(gateway: Gateway, request: WebSocketRequest): Promise<void> {

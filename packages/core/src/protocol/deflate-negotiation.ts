@@ -229,8 +229,10 @@ export function checkDeflateResponse(header: string | undefined, policy: Deflate
   if (policy.serverNoContextTakeover && !params.has('server_no_context_takeover')) {
     return 'invalid permessage-deflate response: server_no_context_takeover was requested but not confirmed';
   }
+  // A server may leave out client_max_window_bits (RFC 7692 §7.1.2.2: it "may either ignore this
+  // value or use this value"); the client then keeps to the limit it offered itself.
   const clientBits = params.has('client_max_window_bits') ? (windowBits(params.get('client_max_window_bits') as string) as number) : MAX_WINDOW_BITS;
-  if (policy.clientMaxWindowBits !== undefined && clientBits > policy.clientMaxWindowBits) {
+  if (policy.clientMaxWindowBits !== undefined && params.has('client_max_window_bits') && clientBits > policy.clientMaxWindowBits) {
     return `invalid permessage-deflate response: client_max_window_bits=${clientBits} exceeds the offered ${policy.clientMaxWindowBits}`;
   }
   return {

@@ -51,8 +51,13 @@ export class MessageAssembler {
       this.partialActive = true;
       this.partialBytes = 0;
     }
-    if (this.size + this.partialBytes + bytes.length > this.maxMessageSize) return this.fail(new WebSocketProtocolError('WS_ERR_MESSAGE_TOO_BIG'));
-    if (this.isText && !this.utf8.push(bytes, false)) return this.fail(new WebSocketProtocolError('WS_ERR_INVALID_UTF8'));
+    const room = this.maxMessageSize - this.size - this.partialBytes;
+    // The first violation in byte order wins, however the bytes were split: text that fits under
+    // the limit is checked before the size is.
+    if (this.isText && !this.utf8.push(bytes.length > room ? bytes.subarray(0, Math.max(0, room)) : bytes, false)) {
+      return this.fail(new WebSocketProtocolError('WS_ERR_INVALID_UTF8'));
+    }
+    if (bytes.length > room) return this.fail(new WebSocketProtocolError('WS_ERR_MESSAGE_TOO_BIG'));
     this.partialBytes += bytes.length;
     return true;
   }
@@ -63,8 +68,15 @@ export class MessageAssembler {
     if (!this.partialActive && opcode !== Opcode.Continuation) this.startMessage(opcode);
     this.partialActive = false;
     this.partialBytes = 0;
+    const room = this.maxMessageSize - this.size;
     this.size += payload.length;
-    if (this.size > this.maxMessageSize) return this.fail(new WebSocketProtocolError('WS_ERR_MESSAGE_TOO_BIG'));
+    if (this.size > this.maxMessageSize) {
+      // As in pushPartial: invalid text before the limit is the first violation.
+      if (this.isText && room > checked && !this.utf8.push(payload.subarray(checked, room), false)) {
+        return this.fail(new WebSocketProtocolError('WS_ERR_INVALID_UTF8'));
+      }
+      return this.fail(new WebSocketProtocolError('WS_ERR_MESSAGE_TOO_BIG'));
+    }
     if (this.isText) {
       let valid: boolean;
       if (checked > 0) valid = this.utf8.push(payload.subarray(checked), fin);

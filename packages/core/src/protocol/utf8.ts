@@ -39,16 +39,18 @@ function isSequencePrefix(bytes: Uint8Array, length: number): boolean {
  */
 export class Utf8Validator {
   // The lead bytes of a sequence cut by a fragment boundary (at most 3).
-  private readonly pending = new Uint8Array(4);
+  // Allocated on first use: most text never has a sequence cut by a fragment boundary.
+  private pendingBytes: Uint8Array | null = null;
   private pendingLength = 0;
 
   /** Validate the next piece; `final` says the message ends with it. */
   push(chunk: Uint8Array, final: boolean): boolean {
     let start = 0;
     if (this.pendingLength > 0) {
-      const need = sequenceLength(this.pending[0]);
-      while (this.pendingLength < need && start < chunk.length) this.pending[this.pendingLength++] = chunk[start++];
-      if (!isSequencePrefix(this.pending, this.pendingLength)) return this.fail();
+      const pending = this.pendingBytes as Uint8Array;
+      const need = sequenceLength(pending[0]);
+      while (this.pendingLength < need && start < chunk.length) pending[this.pendingLength++] = chunk[start++];
+      if (!isSequencePrefix(pending, this.pendingLength)) return this.fail();
       if (this.pendingLength < need) return final ? this.fail() : true;
       this.pendingLength = 0;
     }
@@ -66,7 +68,8 @@ export class Utf8Validator {
       if (final) return this.fail();
       const rest = chunk.subarray(tail);
       if (!isSequencePrefix(rest, rest.length)) return this.fail();
-      this.pending.set(rest);
+      if (!this.pendingBytes) this.pendingBytes = new Uint8Array(4);
+      this.pendingBytes.set(rest);
       this.pendingLength = rest.length;
     }
     return true;

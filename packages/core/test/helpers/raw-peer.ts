@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocketServerOptions } from '../../src/server';
 import { FrameParser } from '../../src/protocol/frame-parser';
+import { RSV1_BIT } from '../../src/protocol/constants';
 import { encodeFrame, type FrameOptions } from '../../src/protocol/frame-encoder';
 import { computeAcceptKey } from '../../src/protocol/handshake';
 
@@ -65,7 +66,8 @@ export class RawPeer {
   private constructor(socket: Socket) {
     this.socket = socket;
     this.parser = new FrameParser(
-      { maxFrameSize: 0, expectMasked: null },
+      // RSV1 is allowed so compressed (permessage-deflate) frames are recorded, with their rsv1 bit.
+      { maxFrameSize: 0, expectMasked: null, allowedRsv: RSV1_BIT },
       {
         onFrame: (opcode, fin, rsv1, payload) => {
           this.frames.push({ opcode, fin, rsv1, payload: Buffer.from(payload) });

@@ -79,6 +79,14 @@ const DEFAULTS = {
   disableNagleAlgorithm: true,
   closeTimeout: 5000,
   noServer: false,
+  // Additions (on by default; see COMPATIBILITY.md).
+  handshakeTimeout: 10000,
+  maxPendingRequests: 1000,
+  maxConnections: 50000,
+  maxHandshakeHeaderSize: 16384,
+  maxBufferedAmount: 8 * 1024 * 1024,
+  bufferOverflowPolicy: 'close',
+  allowedOrigins: undefined,
 };
 
 describe('construction and config', () => {

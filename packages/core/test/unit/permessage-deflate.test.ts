@@ -93,6 +93,24 @@ describe('PerMessageDeflate', () => {
     zlibLimiter.limit = DEFLATE_DEFAULTS.concurrencyLimit;
   });
 
+  it.each([
+    ['compress', false],
+    ['compress', true],
+    ['decompress', false],
+    ['decompress', true],
+  ] as const)('close() during a %s job (no context takeover: %s) fails it, without partial output, and frees its zlib slot', async (kind, reset) => {
+    const pmd = new PerMessageDeflate(params({ serverNoContextTakeover: reset, clientNoContextTakeover: reset }), true, DEFLATE_DEFAULTS);
+    const input = kind === 'compress' ? Buffer.alloc(8 << 20, 7) : deflateRawSync(Buffer.alloc(4 << 20), { finishFlush: constants.Z_SYNC_FLUSH });
+    const job = kind === 'compress' ? compress(pmd, input) : decompress(pmd, input.subarray(0, input.length - 4));
+    pmd.close();
+    await expect(job).rejects.toThrow('closed');
+    expect(zlibLimiter.pending).toBe(0);
+    // The slot is free: another context still gets its turn.
+    const other = new PerMessageDeflate(params(), true, DEFLATE_DEFAULTS);
+    await expect(compress(other, Buffer.from('after'))).resolves.toBeInstanceOf(Buffer);
+    other.close();
+  });
+
   it('fails jobs after close()', async () => {
     const server = new PerMessageDeflate(params(), true, DEFLATE_DEFAULTS);
     server.close();

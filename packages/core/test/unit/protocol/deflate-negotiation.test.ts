@@ -132,4 +132,13 @@ describe('client offer and response check', () => {
     expect(typeof checkDeflateResponse('permessage-deflate', policy({ serverNoContextTakeover: true }))).toBe('string');
     expect(typeof checkDeflateResponse('permessage-deflate; client_max_window_bits=12', policy({ clientMaxWindowBits: 10 }))).toBe('string');
   });
+
+  it('keeps the offered client window when the server leaves client_max_window_bits out (RFC 7692 §7.1.2.2)', () => {
+    expect(checkDeflateResponse('permessage-deflate', policy({ clientMaxWindowBits: 11 }))).toEqual({
+      serverNoContextTakeover: false,
+      clientNoContextTakeover: false,
+      serverMaxWindowBits: 15,
+      clientMaxWindowBits: 11,
+    });
+  });
 });

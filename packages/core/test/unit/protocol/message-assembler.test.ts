@@ -220,10 +220,23 @@ describe('MessageAssembler: UTF-8', () => {
     expectError(errors, ...BAD_UTF8);
   });
 
-  it('checks the size before the UTF-8', () => {
-    const { assembler, errors } = setup(2);
-    expect(assembler.push(TEXT, true, hex('c0 80 80'))).toBe(false);
-    expect(errors[0].code).toBe('WS_ERR_MESSAGE_TOO_BIG');
+  it('reports the first violation in byte order: bad text within the limit, else the size', () => {
+    // The same bytes give the same error whether they arrive whole or piece by piece.
+    const cases: Array<[string, string]> = [
+      ['c0 80 80', 'WS_ERR_INVALID_UTF8'],
+      ['61 61 c0', 'WS_ERR_MESSAGE_TOO_BIG'],
+      ['61 e2 82', 'WS_ERR_MESSAGE_TOO_BIG'],
+    ];
+    for (const [bytes, code] of cases) {
+      const whole = setup(2);
+      expect(whole.assembler.push(TEXT, true, hex(bytes))).toBe(false);
+      expect(whole.errors.map((e) => e.code)).toEqual([code]);
+      const streamed = setup(2);
+      const payload = hex(bytes);
+      const partial = [...payload].every((_, i) => streamed.errors.length > 0 || streamed.assembler.pushPartial(TEXT, payload.subarray(i, i + 1)));
+      if (partial) streamed.assembler.push(TEXT, true, payload);
+      expect(streamed.errors.map((e) => e.code)).toEqual([code]);
+    }
   });
 
   it('serves the next message after a violation', () => {
