@@ -77,6 +77,7 @@ export type CoreGatewayOptions = Partial<
     | 'maxBufferedAmount'
     | 'bufferOverflowPolicy'
     | 'allowedOrigins'
+    | 'perMessageDeflate'
   >
 >;
 
@@ -130,6 +131,7 @@ const CORE_KEYS: ReadonlySet<string> = new Set([
   'maxBufferedAmount',
   'bufferOverflowPolicy',
   'allowedOrigins',
+  'perMessageDeflate',
 ]);
 const HOOK_KEYS = ['canUpgrade', 'messageParser', 'messageSerializer'] as const;
 
