@@ -559,10 +559,13 @@ function targets(rows) {
   const defs = [
     { name: 'small echo (geomean of variants)', rows: w((r) => r.scenario === 'small'), goal: '≥ 3x ws', ref: 'ws', ok: (x) => x >= 3, agg: geomean },
     { name: 'large echo (worst size)', rows: w((r) => r.scenario === 'large'), goal: '≥ 1x ws+bufferutil', ref: 'ws+bufferutil', ok: (x) => x >= 1, agg: (v) => (v.some((x) => x !== null) ? Math.min(...v.filter((x) => x !== null)) : null) },
-    { name: 'idle memory RSS (worst count)', rows: w((r) => r.scenario === 'idle' && r.metric === 'kibPerConn'), goal: '≤ 0.85x ws', ref: 'ws', ok: (x) => x <= 0.85, agg: (v) => (v.some((x) => x !== null) ? Math.max(...v.filter((x) => x !== null)) : null) },
+    // The issue sets this target at 10k connections; at 1k, one-off costs (code, first-use
+    // allocations) still weigh on the per-connection figure, which the table shows too.
+    { name: 'idle memory RSS at 10k', rows: w((r) => r.variant === 'idle 10k conns' && r.metric === 'kibPerConn'), goal: '≤ 0.85x ws', ref: 'ws', ok: (x) => x <= 0.85, agg: (v) => v[0] ?? null },
     { name: 'handshake rate', rows: w((r) => r.scenario === 'handshake'), goal: '≥ 1.3x ws', ref: 'ws', ok: (x) => x >= 1.3, agg: (v) => v[0] ?? null },
     { name: 'broadcast (1 message per turn)', rows: w((r) => r.variant === 'broadcast 128 B to 1k'), goal: '≥ 1.3x ws', ref: 'ws', ok: (x) => x >= 1.3, agg: (v) => v[0] ?? null },
     { name: 'latency p50', rows: w((r) => r.scenario === 'latency' && r.metric === 'p50'), goal: '≤ 1x ws', ref: 'ws', ok: (x) => x <= 1, agg: (v) => v[0] ?? null },
+    { name: 'compressed echo 1 KiB', rows: w((r) => r.variant === 'deflate echo 1 KiB text x1'), goal: '≥ 1x ws', ref: 'ws', ok: (x) => x >= 1, agg: (v) => v[0] ?? null },
   ];
   return defs
     .filter((d) => d.rows.length > 0)

@@ -114,6 +114,29 @@ export class SendBufferFullError extends Error {
 /** The close description of the `'close'` buffer overflow policy (code 1008). */
 export const SEND_BUFFER_FULL_DESCRIPTION = 'Send buffer limit exceeded.';
 
+/** Who the connection tells about its close before emitting `close` (its server). */
+export interface ConnectionCloseObserver {
+  handleConnectionClose(connection: WebSocketConnection, closeReasonCode: number, description: string): void;
+}
+
+/** Marks a server connection whose address chain is just its peer (built when read). */
+const PEER_ONLY: string[] = [];
+
+// Bits of WebSocketConnection#flags.
+const FLAG_CONNECTED = 1 << 0;
+const FLAG_CLOSE_EVENT_EMITTED = 1 << 1;
+const FLAG_OUTPUT_BUFFER_FULL = 1 << 2;
+const FLAG_INPUT_PAUSED = 1 << 3;
+const FLAG_SOCKET_HAD_ERROR = 1 << 4;
+const FLAG_WAITING_FOR_CLOSE_RESPONSE = 1 << 5;
+const FLAG_RECEIVED_END = 1 << 6;
+const FLAG_LISTENING = 1 << 7;
+const FLAG_LINGERING = 1 << 8;
+const FLAG_USER_PAUSED = 1 << 9;
+const FLAG_CLOSE_AFTER_INFLATE = 1 << 10;
+const FLAG_MASK_OUTGOING = 1 << 11;
+const FLAG_WATCHING_DRAIN = 1 << 12;
+
 /**
  * An open WebSocket connection (`require('@wsuite/core').connection`).
  * Constructed by `WebSocketRequest.accept()` on servers and by `WebSocketClient` on clients.
@@ -138,44 +161,41 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
   readonly socket: Socket;
   /** The negotiated subprotocol, if any. */
   protocol: string | undefined;
-  /** The negotiated extensions. */
-  extensions: unknown[];
+  /** The negotiated extensions (an array made on first read when there are none). */
+  get extensions(): unknown[] {
+    return (this.extensionList ??= []);
+  }
+  set extensions(value: unknown[]) {
+    this.extensionList = value;
+  }
+  private extensionList: unknown[] | null;
   /** The peer's address (on servers, after X-Forwarded-For handling). */
   remoteAddress: string | undefined;
   /** On servers: the X-Forwarded-For chain followed by the socket's peer address. */
-  remoteAddresses: string[] | undefined;
+  get remoteAddresses(): string[] | undefined {
+    const list = this.remoteAddressList;
+    // Rebuilt on first read: most connections never ask, and then keep no array for it.
+    return list === PEER_ONLY ? (this.remoteAddressList = [this.remoteAddress ?? '']) : list;
+  }
+  set remoteAddresses(value: string[] | undefined) {
+    this.remoteAddressList = value;
+  }
+  private remoteAddressList: string[] | undefined;
+
+  /** Internal: the accepting request's address chain; a chain of only the peer is not kept. */
+  _setRemoteAddresses(chain: string[]): void {
+    this.remoteAddressList = chain.length === 1 && chain[0] === (this.remoteAddress ?? '') ? PEER_ONLY : chain;
+  }
   /** 13 (RFC 6455) or 8. */
   webSocketVersion = 13;
-  /** True until a close frame is sent or received. */
-  connected = true;
   /** `open`, then `ending` (we sent close) or `peer_requested_close`, then `closed`. */
   state: ConnectionState = 'open';
   /** The close code, -1 until the connection closes. */
   closeReasonCode = -1;
   /** The close description, null until the connection closes. */
   closeDescription: string | null = null;
-  /** True once `close` was emitted. */
-  closeEventEmitted = false;
   /** The configuration this connection reads (shared with its server or client). */
   readonly config: ConnectionConfig;
-  /** Whether outgoing frames are masked (clients). */
-  readonly maskOutgoingPackets: boolean;
-  /** Whether `message` events (true) or raw `frame` events (false) are emitted. */
-  readonly assembleFragments: boolean;
-  /** Largest accepted message. */
-  readonly maxReceivedMessageSize: number;
-  /** Close handshake timeout in ms. */
-  readonly closeTimeout: number;
-  /** True after a write returned false, until `drain`. */
-  outputBufferFull = false;
-  /** True while the socket is paused. */
-  inputPaused = false;
-  /** True after the socket reported an error. */
-  socketHadError = false;
-  /** True after we sent a close frame and before the peer's reply. */
-  waitingForCloseResponse = false;
-  /** True once the peer ended its side of the TCP connection. */
-  receivedEnd = false;
   /** The close handshake timer, while armed. */
   closeTimer: NodeJS.Timeout | null = null;
   /** The keepalive idle timer, while armed. */
@@ -185,20 +205,76 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
   /** Buffering debug logger (`_debug.printOutput()`). */
   readonly _debug: DebugLogger;
 
-  private readonly parser: FrameParser;
-  private readonly assembler: MessageAssembler;
-  private listening = false;
-  private readonly sender: Sender;
-  private lingering = false;
-  private userPaused = false;
-  private readonly maxBufferedAmount: number;
-  private readonly bufferOverflowPolicy: BufferOverflowPolicy;
+  // The boolean state below is packed into `flags` (accessors defined after the class): an idle
+  // connection is mostly its fields, and 10k of them should cost as little as possible.
+  /** True until a close frame is sent or received. */
+  declare connected: boolean;
+  /** True once `close` was emitted. */
+  declare closeEventEmitted: boolean;
+  /** True after a write returned false, until `drain`. */
+  declare outputBufferFull: boolean;
+  /** True while the socket is paused. */
+  declare inputPaused: boolean;
+  /** True after the socket reported an error. */
+  declare socketHadError: boolean;
+  /** True after we sent a close frame and before the peer's reply. */
+  declare waitingForCloseResponse: boolean;
+  /** True once the peer ended its side of the TCP connection. */
+  declare receivedEnd: boolean;
+  private declare listening: boolean;
+  private declare lingering: boolean;
+  private declare userPaused: boolean;
+  /** The socket closed while a message was being decompressed; the close waits for it. */
+  private declare closeAfterInflate: boolean;
+  private flags: number;
+
+  /** Whether outgoing frames are masked (clients). */
+  get maskOutgoingPackets(): boolean {
+    return (this.flags & FLAG_MASK_OUTGOING) !== 0;
+  }
+  /** Whether `message` events (true) or raw `frame` events (false) are emitted. */
+  get assembleFragments(): boolean {
+    return this.config.assembleFragments;
+  }
+  /** Largest accepted message. */
+  get maxReceivedMessageSize(): number {
+    return this.config.maxReceivedMessageSize;
+  }
+  /** Close handshake timeout in ms. */
+  get closeTimeout(): number {
+    return this.config.closeTimeout;
+  }
+  private get maxBufferedAmount(): number {
+    return this.config.maxBufferedAmount ?? Infinity;
+  }
+  private get bufferOverflowPolicy(): BufferOverflowPolicy {
+    return this.config.bufferOverflowPolicy ?? 'close';
+  }
+
+  // Created on first use: a connection that has not received (or sent) anything has none.
+  private readonly sink: ConnectionSink;
+  private parserInstance: FrameParser | null = null;
+  private assemblerInstance: MessageAssembler | null = null;
+  private senderInstance: Sender | null = null;
   // permessage-deflate, when negotiated: the zlib state, the receive path and the send order.
   private readonly deflate: PerMessageDeflate | null = null;
   private readonly inflater: CompressedReceiver | null = null;
   private readonly sendQueue: SendQueue | null = null;
-  /** The socket closed while a message was being decompressed; the close waits for it. */
-  private closeAfterInflate = false;
+
+  private get parser(): FrameParser {
+    if (this.parserInstance === null) {
+      const config = this.config;
+      this.parserInstance = new FrameParser({ maxFrameSize: config.maxReceivedFrameSize, expectMasked: !this.maskOutgoingPackets, checkFragmentation: true }, this.sink);
+      if (this.deflate !== null) this.parserInstance.setAllowedRsv(RSV1_BIT);
+    }
+    return this.parserInstance;
+  }
+  private get assembler(): MessageAssembler {
+    return (this.assemblerInstance ??= new MessageAssembler({ maxMessageSize: this.config.maxReceivedMessageSize }, this.sink));
+  }
+  private get sender(): Sender {
+    return (this.senderInstance ??= new Sender(this.socket, this.sink));
+  }
 
   /**
    * @param socket the connected socket (after the opening handshake)
@@ -210,30 +286,20 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
   constructor(socket: Socket | Duplex, extensions: unknown[], protocol: string | undefined, maskOutgoingPackets: boolean, config: ConnectionConfig) {
     super();
     this.socket = socket as Socket;
-    this.extensions = extensions;
+    this.extensionList = extensions.length > 0 ? extensions : null;
     this.protocol = protocol;
-    this.maskOutgoingPackets = maskOutgoingPackets;
+    this.flags = FLAG_CONNECTED | (maskOutgoingPackets ? FLAG_MASK_OUTGOING : 0);
     this.config = config;
-    this.assembleFragments = config.assembleFragments;
-    this.maxReceivedMessageSize = config.maxReceivedMessageSize;
-    this.closeTimeout = config.closeTimeout;
-    this.maxBufferedAmount = config.maxBufferedAmount ?? Infinity;
-    this.bufferOverflowPolicy = config.bufferOverflowPolicy ?? 'close';
     this.remoteAddress = this.socket.remoteAddress;
-    this.remoteAddresses = undefined;
+    this.remoteAddressList = undefined;
     // One small object serves the sender, parser and assembler: no per-connection closures.
-    const sink = new ConnectionSink(this);
-    this.sender = new Sender(this.socket, sink);
+    this.sink = new ConnectionSink(this);
     this._debug = createBufferingLogger('websocket:connection', ++nextConnectionId);
-
-    this.parser = new FrameParser({ maxFrameSize: config.maxReceivedFrameSize, expectMasked: !maskOutgoingPackets, checkFragmentation: true }, sink);
-    this.assembler = new MessageAssembler({ maxMessageSize: config.maxReceivedMessageSize }, sink);
 
     const deflateEntry = extensions.find((e): e is Extension => (e as Extension | null)?.name === PERMESSAGE_DEFLATE);
     if (deflateEntry) {
       const options = resolveDeflate(config.perMessageDeflate)?.options ?? DEFLATE_DEFAULTS;
       this.deflate = new PerMessageDeflate(deflateParamsOf(deflateEntry), !maskOutgoingPackets, options);
-      this.parser.setAllowedRsv(RSV1_BIT);
       this.inflater = new CompressedReceiver(this.deflate, config.maxReceivedMessageSize, {
         // The socket is held too: later frames wait in TCP (memory stays bounded while zlib
         // works), and the peer's FIN is not acted on before the frames ahead of it.
@@ -280,7 +346,6 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
     socket.on('error', socketOnError);
     socket.on('end', socketOnEnd);
     socket.on('close', socketOnClose);
-    socket.on('drain', socketOnDrain);
     socket.on('pause', socketOnPause);
     socket.on('resume', socketOnResume);
     socket.on('data', socketOnData);
@@ -562,7 +627,10 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
 
   /** Note a full socket buffer, so `drain` is expected. */
   private track(flushed: boolean): boolean {
-    if (!flushed) this.outputBufferFull = true;
+    if (!flushed) {
+      this.outputBufferFull = true;
+      this.watchDrain();
+    }
     return flushed;
   }
 
@@ -597,9 +665,16 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
   /** The accepting server's topic index; null on client connections. */
   private topicRegistry: TopicRegistry<WebSocketConnection> | null = null;
 
-  /** Internal: the server that accepted this connection gives it its topic index. */
-  _setTopicRegistry(registry: TopicRegistry<WebSocketConnection>): void {
+  /** The accepting server, told of the close before any `close` listener runs; null on clients. */
+  private closeObserver: ConnectionCloseObserver | null = null;
+
+  /**
+   * Internal: the server that accepted this connection gives it its topic index and asks to be
+   * told of the close (a field, not a `close` listener: no closure per connection).
+   */
+  _attachToServer(registry: TopicRegistry<WebSocketConnection>, closeObserver: ConnectionCloseObserver): void {
     this.topicRegistry = registry;
+    this.closeObserver = closeObserver;
   }
 
   /**
@@ -722,7 +797,9 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
   private emitClose(): void {
     if (this.closeEventEmitted) return;
     this.closeEventEmitted = true;
-    this.emit('close', this.closeReasonCode, this.closeDescription ?? '');
+    const description = this.closeDescription ?? '';
+    this.closeObserver?.handleConnectionClose(this, this.closeReasonCode, description);
+    this.emit('close', this.closeReasonCode, description);
   }
 
   // ---- flow control ----------------------------------------------------------------------
@@ -907,6 +984,14 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
     this.deflate?.close();
   }
 
+  /** Listen for the socket's `drain` from the first time a write fills it (until then, no listener). */
+  private watchDrain(): void {
+    if ((this.flags & FLAG_WATCHING_DRAIN) !== 0) return;
+    this.flags |= FLAG_WATCHING_DRAIN;
+    (this.socket as OwnedSocket)[kConnection] = this;
+    this.socket.on('drain', socketOnDrain);
+  }
+
   /** The socket's write buffer drained. */
   handleSocketDrain(): void {
     this.outputBufferFull = false;
@@ -939,6 +1024,33 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
   get compressed(): boolean {
     return this.deflate !== null;
   }
+}
+
+// Boolean state as accessors over one number: read and written like the plain properties
+// WebSocket-Node has, at one field per connection instead of eleven.
+for (const [name, bit] of [
+  ['connected', FLAG_CONNECTED],
+  ['closeEventEmitted', FLAG_CLOSE_EVENT_EMITTED],
+  ['outputBufferFull', FLAG_OUTPUT_BUFFER_FULL],
+  ['inputPaused', FLAG_INPUT_PAUSED],
+  ['socketHadError', FLAG_SOCKET_HAD_ERROR],
+  ['waitingForCloseResponse', FLAG_WAITING_FOR_CLOSE_RESPONSE],
+  ['receivedEnd', FLAG_RECEIVED_END],
+  ['listening', FLAG_LISTENING],
+  ['lingering', FLAG_LINGERING],
+  ['userPaused', FLAG_USER_PAUSED],
+  ['closeAfterInflate', FLAG_CLOSE_AFTER_INFLATE],
+] as const) {
+  Object.defineProperty(WebSocketConnection.prototype, name, {
+    configurable: true,
+    enumerable: false,
+    get(this: { flags: number }): boolean {
+      return (this.flags & bit) !== 0;
+    },
+    set(this: { flags: number }, value: boolean): void {
+      this.flags = value ? this.flags | bit : this.flags & ~bit;
+    },
+  });
 }
 
 // Socket listeners are shared module-level functions that find their connection through a

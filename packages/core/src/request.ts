@@ -214,7 +214,7 @@ export class WebSocketRequest extends EventEmitter<WebSocketRequestEvents> {
     const connection = new WebSocketConnection(this.socket, extensions, acceptedProtocol || undefined, false, this.serverConfig);
     connection.webSocketVersion = this.webSocketVersion;
     connection.remoteAddress = this.remoteAddress;
-    connection.remoteAddresses = this.remoteAddresses;
+    connection._setRemoteAddresses(this.remoteAddresses);
 
     this.removeSocketListeners();
     if (socketAlive) {

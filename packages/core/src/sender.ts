@@ -1,7 +1,8 @@
 /**
  * The per-connection writer. Frames sent during one turn of the event loop are encoded into a
- * shared slab and leave in one socket write on the next tick: N small messages cost one
- * syscall and no per-message allocation. Large payloads are written as they are, never copied.
+ * slab shared by every connection of the process and leave in one socket write on the next
+ * tick: N small messages cost one syscall and no per-message allocation, and a connection that
+ * is not sending holds no buffer at all. Large payloads are written as they are, never copied.
  */
 import { frameHeaderLength, writeFrameHeader } from './protocol/frame-encoder';
 import { applyMask } from './protocol/buffer-util';
@@ -24,6 +25,17 @@ export type WriteCallback = (error?: Error | null) => void;
 const COPY_LIMIT = 4096;
 /** Size of a slab; a new one is taken when the current one cannot fit the next frame. */
 const SLAB_SIZE = 64 * 1024;
+
+// The process-wide slab. Written regions are never reused: each is handed to a socket as a view,
+// and the slab is garbage once the last view is written. One sender at a time (the owner) has
+// an unsealed region at its end, so the frames it encodes in a row stay one contiguous chunk.
+let slab: Buffer = Buffer.allocUnsafe(0);
+let slabUsed = 0;
+let slabOwner: Sender | null = null;
+
+/** Shared empty lists: a sender allocates its own only when it queues something. */
+const NO_CHUNKS: Buffer[] = [];
+const NO_CALLBACKS: WriteCallback[] = [];
 /** Longest string whose UTF-8 form surely fits a 7-bit length (3 bytes per UTF-16 unit at most). */
 const SHORT_TEXT_UNITS = Math.floor(MAX_7BIT_LENGTH / 3);
 
@@ -43,12 +55,11 @@ export class Sender {
   private readonly socket: SenderSocket;
   private readonly options: SenderOptions;
 
-  private slab: Buffer = Buffer.allocUnsafe(0);
+  /** Where this sender's unsealed region of the shared slab starts (while it is the owner). */
   private slabStart = 0;
-  private slabUsed = 0;
-  private queue: Buffer[] = [];
+  private queue: Buffer[] = NO_CHUNKS;
   private queuedBytes = 0;
-  private callbacks: WriteCallback[] = [];
+  private callbacks: WriteCallback[] = NO_CALLBACKS;
   private scheduled = false;
   private reportedFull = false;
 
@@ -59,7 +70,7 @@ export class Sender {
 
   /** Bytes accepted but not yet handed to the socket, plus the socket's own buffer. */
   get bufferedAmount(): number {
-    return this.queuedBytes + (this.slabUsed - this.slabStart) + this.socket.writableLength;
+    return this.queuedBytes + (slabOwner === this ? slabUsed - this.slabStart : 0) + this.socket.writableLength;
   }
 
   /** Queue one frame with a text payload, encoded straight into the slab. */
@@ -70,20 +81,20 @@ export class Sender {
       // scanned once.
       const headerLength = maskKey ? 6 : 2;
       const at = this.reserve(headerLength + text.length * 3);
-      const written = this.slab.write(text, at + headerLength, 'utf8');
-      writeFrameHeader(this.slab, at, opcode, written, { fin, rsv1, maskKey });
-      if (maskKey) applyMask(this.slab, at + headerLength, this.slab, at + headerLength, written, maskKey);
-      this.slabUsed = at + headerLength + written;
+      const written = slab.write(text, at + headerLength, 'utf8');
+      writeFrameHeader(slab, at, opcode, written, { fin, rsv1, maskKey });
+      if (maskKey) applyMask(slab, at + headerLength, slab, at + headerLength, written, maskKey);
+      slabUsed = at + headerLength + written;
       return this.queued(cb);
     }
     const byteLength = Buffer.byteLength(text);
     if (byteLength > COPY_LIMIT) return this.frame(opcode, Buffer.from(text, 'utf8'), fin, rsv1, cb, maskKey);
     const headerLength = frameHeaderLength(byteLength, maskKey !== null);
     const at = this.reserve(headerLength + byteLength);
-    writeFrameHeader(this.slab, at, opcode, byteLength, { fin, rsv1, maskKey });
-    this.slab.write(text, at + headerLength, 'utf8');
-    if (maskKey) applyMask(this.slab, at + headerLength, this.slab, at + headerLength, byteLength, maskKey);
-    this.slabUsed = at + headerLength + byteLength;
+    writeFrameHeader(slab, at, opcode, byteLength, { fin, rsv1, maskKey });
+    slab.write(text, at + headerLength, 'utf8');
+    if (maskKey) applyMask(slab, at + headerLength, slab, at + headerLength, byteLength, maskKey);
+    slabUsed = at + headerLength + byteLength;
     return this.queued(cb);
   }
 
@@ -94,10 +105,10 @@ export class Sender {
     const headerLength = frameHeaderLength(length, maskKey !== null);
     if (length <= COPY_LIMIT) {
       const at = this.reserve(headerLength + length);
-      writeFrameHeader(this.slab, at, opcode, length, { fin, rsv1, maskKey });
-      if (maskKey) applyMask(payload, 0, this.slab, at + headerLength, length, maskKey);
-      else this.slab.set(payload, at + headerLength);
-      this.slabUsed = at + headerLength + length;
+      writeFrameHeader(slab, at, opcode, length, { fin, rsv1, maskKey });
+      if (maskKey) applyMask(payload, 0, slab, at + headerLength, length, maskKey);
+      else slab.set(payload, at + headerLength);
+      slabUsed = at + headerLength + length;
       return this.queued(cb);
     }
     if (maskKey) {
@@ -109,8 +120,8 @@ export class Sender {
       return this.queued(cb);
     }
     const at = this.reserve(headerLength);
-    writeFrameHeader(this.slab, at, opcode, length, { fin, rsv1, maskKey: null });
-    this.slabUsed = at + headerLength;
+    writeFrameHeader(slab, at, opcode, length, { fin, rsv1, maskKey: null });
+    slabUsed = at + headerLength;
     this.push(Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, length));
     return this.queued(cb);
   }
@@ -128,9 +139,9 @@ export class Sender {
     const queue = this.queue;
     if (queue.length === 0) return;
     const callbacks = this.callbacks;
-    this.queue = [];
+    this.queue = NO_CHUNKS;
     this.queuedBytes = 0;
-    this.callbacks = [];
+    this.callbacks = NO_CALLBACKS;
     const socket = this.socket;
     if (socket.destroyed) {
       const error = new Error('The socket was destroyed before the data could be written.');
@@ -163,43 +174,57 @@ export class Sender {
   /** Forget everything queued (the connection is being destroyed). */
   discard(): void {
     const callbacks = this.callbacks;
-    this.queue = [];
+    this.queue = NO_CHUNKS;
     this.queuedBytes = 0;
-    this.callbacks = [];
-    this.slabStart = this.slabUsed;
+    this.callbacks = NO_CALLBACKS;
+    // Written but unsealed bytes are simply abandoned (the region is never reused).
+    if (slabOwner === this) slabOwner = null;
     const error = new Error('The connection closed before the data could be written.');
     for (const cb of callbacks) process.nextTick(cb, error);
   }
 
   /** Offset in the slab where `bytes` can be written (a fresh slab when they do not fit). */
   private reserve(bytes: number): number {
-    if (this.slab.length - this.slabUsed < bytes) {
-      this.sealSlab();
-      this.slab = Buffer.allocUnsafe(Math.max(SLAB_SIZE, bytes));
-      this.slabStart = 0;
-      this.slabUsed = 0;
+    if (slabOwner !== this) {
+      // Another sender's frames end the slab: close its region so ours starts a new one.
+      if (slabOwner !== null) slabOwner.sealSlab();
+      // eslint-disable-next-line @typescript-eslint/no-this-alias -- the slab records which sender owns its open region
+      slabOwner = this;
+      this.slabStart = slabUsed;
     }
-    return this.slabUsed;
+    if (slab.length - slabUsed < bytes) {
+      this.sealSlab();
+      slab = Buffer.allocUnsafe(Math.max(SLAB_SIZE, bytes));
+      slabUsed = 0;
+      this.slabStart = 0;
+    }
+    return slabUsed;
   }
 
-  /** Move the slab bytes written since the last seal into the queue (the region is never reused). */
+  /** Move the slab bytes this sender wrote since its last seal into its queue. */
   private sealSlab(): void {
-    if (this.slabUsed > this.slabStart) {
-      const chunk = this.slab.subarray(this.slabStart, this.slabUsed);
-      this.slabStart = this.slabUsed;
-      this.queue.push(chunk);
-      this.queuedBytes += chunk.length;
+    if (slabOwner === this && slabUsed > this.slabStart) {
+      this.enqueue(slab.subarray(this.slabStart, slabUsed));
+      this.slabStart = slabUsed;
     }
   }
 
   private push(buffer: Buffer): void {
     this.sealSlab();
-    this.queue.push(buffer);
-    this.queuedBytes += buffer.length;
+    this.enqueue(buffer);
+  }
+
+  private enqueue(chunk: Buffer): void {
+    if (this.queue === NO_CHUNKS) this.queue = [chunk];
+    else this.queue.push(chunk);
+    this.queuedBytes += chunk.length;
   }
 
   private queued(cb?: WriteCallback): boolean {
-    if (cb) this.callbacks.push(cb);
+    if (cb) {
+      if (this.callbacks === NO_CALLBACKS) this.callbacks = [cb];
+      else this.callbacks.push(cb);
+    }
     if (!this.scheduled) {
       this.scheduled = true;
       process.nextTick(flushSender, this);

@@ -373,8 +373,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
 
   /** Track a newly accepted connection and emit `connect`. */
   handleRequestAccepted(connection: WebSocketConnection): void {
-    connection.once('close', (code, description) => this.handleConnectionClose(connection, code, description));
-    connection._setTopicRegistry(this.topicRegistry);
+    connection._attachToServer(this.topicRegistry, this);
     this.connections.push(connection);
     this.emit('connect', connection);
   }

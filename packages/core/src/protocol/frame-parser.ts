@@ -307,9 +307,8 @@ export class FrameParser {
       const chunk = this.chunks[0];
       const take = Math.min(chunk.length - this.offset, n - written);
       const to = at + written;
-      // Unmask in place (both sides share an alignment, so whole words XOR), then a plain copy.
-      if (this.masked) applyMask(chunk, this.offset, chunk, this.offset, take, this.maskKeyBytes(), to & 3);
-      chunk.copy(target, to, this.offset, this.offset + take);
+      if (this.masked) applyMask(chunk, this.offset, target, to, take, this.maskKeyBytes(), to & 3);
+      else chunk.copy(target, to, this.offset, this.offset + take);
       written += take;
       this.skip(take);
     }

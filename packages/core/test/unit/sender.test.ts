@@ -162,4 +162,76 @@ describe('Sender', () => {
     await tick();
     expect(writtenBytes(socket)).toEqual(Buffer.concat([shared, shared]));
   });
+
+  describe('the slab shared by every sender of the process', () => {
+    it('keeps each sender\'s frames apart when several senders write in one tick, in order and coalesced', async () => {
+      const sockets = [new FakeSocket(), new FakeSocket(), new FakeSocket()];
+      const senders = sockets.map((socket) => new Sender(socket, { maskKey: () => null }));
+      // Interleaved: A B C A B C ..., so each sender's region is cut by the others'.
+      for (let i = 0; i < 50; i++) senders.forEach((sender, k) => sender.text(0x1, `s${k} m${i}`, true, false));
+      // And runs of several frames from one sender, which stay one contiguous chunk.
+      for (let i = 0; i < 5; i++) senders[1].frame(0x2, Buffer.from(`run ${i}`), true, false);
+      await tick();
+      sockets.forEach((socket, k) => {
+        expect(socket.writes).toHaveLength(1);
+        const frames = parse(writtenBytes(socket), false);
+        const want = Array.from({ length: 50 }, (_, i) => `s${k} m${i}`);
+        if (k === 1) want.push(...Array.from({ length: 5 }, (_, i) => `run ${i}`));
+        expect(frames.map((f) => f.payload)).toEqual(want);
+      });
+      // Sender 1 wrote 5 frames in a row after the interleaving: those are one chunk, not five.
+      expect(sockets[1].writes[0].length).toBeLessThanOrEqual(51);
+    });
+
+    it('never lets one sender overwrite bytes another has queued, across a new slab', async () => {
+      const a = new FakeSocket();
+      const b = new FakeSocket();
+      const senderA = new Sender(a, { maskKey: () => null });
+      const senderB = new Sender(b, { maskKey: () => null });
+      const big = 'x'.repeat(4000);
+      // Together far more than one 64 KiB slab: both senders roll over to new slabs mid-tick.
+      for (let i = 0; i < 40; i++) {
+        senderA.text(0x1, `${i}:${big}`, true, false);
+        senderB.text(0x1, `${i}:${big.replace(/x/g, 'y')}`, true, false);
+      }
+      await tick();
+      expect(parse(writtenBytes(a), false).map((f) => f.payload)).toEqual(Array.from({ length: 40 }, (_, i) => `${i}:${big}`));
+      expect(parse(writtenBytes(b), false).map((f) => f.payload)).toEqual(Array.from({ length: 40 }, (_, i) => `${i}:${big.replace(/x/g, 'y')}`));
+    });
+
+    it('a discarded sender leaves the others intact, and its abandoned bytes are never sent', async () => {
+      const a = new FakeSocket();
+      const b = new FakeSocket();
+      const senderA = new Sender(a, { maskKey: () => null });
+      const senderB = new Sender(b, { maskKey: () => null });
+      senderB.text(0x1, 'b1', true, false);
+      const errors: unknown[] = [];
+      senderA.text(0x1, 'a-lost', true, false, (e) => errors.push(e));
+      senderA.discard();
+      senderB.text(0x1, 'b2', true, false);
+      senderA.text(0x1, 'a-after', true, false);
+      await tick();
+      await tick();
+      expect(parse(writtenBytes(b), false).map((f) => f.payload)).toEqual(['b1', 'b2']);
+      expect(parse(writtenBytes(a), false).map((f) => f.payload)).toEqual(['a-after']);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toBeInstanceOf(Error);
+    });
+
+    it('bufferedAmount counts a sender\'s unsealed bytes only while it owns the slab region', async () => {
+      const a = new FakeSocket();
+      const b = new FakeSocket();
+      const senderA = new Sender(a, { maskKey: () => null });
+      const senderB = new Sender(b, { maskKey: () => null });
+      senderA.text(0x1, 'abc', true, false);
+      expect(senderA.bufferedAmount).toBe(5);
+      senderB.text(0x1, 'defgh', true, false);
+      // A's region was sealed into its queue when B started writing: still counted once.
+      expect(senderA.bufferedAmount).toBe(5);
+      expect(senderB.bufferedAmount).toBe(7);
+      await tick();
+      expect(senderA.bufferedAmount).toBe(0);
+      expect(senderB.bufferedAmount).toBe(0);
+    });
+  });
 });
