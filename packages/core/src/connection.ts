@@ -22,7 +22,7 @@ import { isValidCloseCode } from './protocol/validation';
 import { nextMaskKey } from './protocol/mask-key';
 import { EMPTY_BUFFER } from './protocol/buffer-util';
 import type { BufferOverflowPolicy, ConnectionConfig } from './config';
-import { createBufferingLogger, type DebugLogger } from './debug';
+import { createBufferingLogger, SILENT_LOGGER, type DebugLogger } from './debug';
 import { WebSocketFrame } from './websocket-frame';
 import { Sender, type SenderOptions } from './sender';
 import { PerMessageDeflate, DEFLATE_DEFAULTS } from './permessage-deflate';
@@ -202,8 +202,10 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
   _keepaliveTimeoutID: NodeJS.Timeout | null = null;
   /** The keepalive grace timer, while armed. */
   _gracePeriodTimeoutID: NodeJS.Timeout | null = null;
-  /** Buffering debug logger (`_debug.printOutput()`). */
-  readonly _debug: DebugLogger;
+  /** Buffering debug logger (`_debug.printOutput()`); the shared silent one unless `DEBUG` enables it. */
+  get _debug(): DebugLogger {
+    return SILENT_LOGGER;
+  }
 
   // The boolean state below is packed into `flags` (accessors defined after the class): an idle
   // connection is mostly its fields, and 10k of them should cost as little as possible.
@@ -252,15 +254,26 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
   }
 
   // Created on first use: a connection that has not received (or sent) anything has none.
-  private readonly sink: ConnectionSink;
+  private sinkInstance: ConnectionSink | null = null;
   private parserInstance: FrameParser | null = null;
   private assemblerInstance: MessageAssembler | null = null;
   private senderInstance: Sender | null = null;
   // permessage-deflate, when negotiated: the zlib state, the receive path and the send order.
-  private readonly deflate: PerMessageDeflate | null = null;
-  private readonly inflater: CompressedReceiver | null = null;
-  private readonly sendQueue: SendQueue | null = null;
+  private readonly compression: { deflate: PerMessageDeflate; inflater: CompressedReceiver; sendQueue: SendQueue } | null = null;
+  private get deflate(): PerMessageDeflate | null {
+    return this.compression?.deflate ?? null;
+  }
+  private get inflater(): CompressedReceiver | null {
+    return this.compression?.inflater ?? null;
+  }
+  private get sendQueue(): SendQueue | null {
+    return this.compression?.sendQueue ?? null;
+  }
 
+  /** One small object serves the sender, parser and assembler: no per-connection closures. */
+  private get sink(): ConnectionSink {
+    return (this.sinkInstance ??= new ConnectionSink(this));
+  }
   private get parser(): FrameParser {
     if (this.parserInstance === null) {
       const config = this.config;
@@ -293,14 +306,15 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
     this.remoteAddress = this.socket.remoteAddress;
     this.remoteAddressList = undefined;
     // One small object serves the sender, parser and assembler: no per-connection closures.
-    this.sink = new ConnectionSink(this);
-    this._debug = createBufferingLogger('websocket:connection', ++nextConnectionId);
+    const logger = createBufferingLogger('websocket:connection', ++nextConnectionId);
+    // Only a connection that logs has a logger of its own; the others read the shared silent one.
+    if (logger.enabled) Object.defineProperty(this, '_debug', { value: logger, writable: true, configurable: true });
 
     const deflateEntry = extensions.find((e): e is Extension => (e as Extension | null)?.name === PERMESSAGE_DEFLATE);
     if (deflateEntry) {
       const options = resolveDeflate(config.perMessageDeflate)?.options ?? DEFLATE_DEFAULTS;
-      this.deflate = new PerMessageDeflate(deflateParamsOf(deflateEntry), !maskOutgoingPackets, options);
-      this.inflater = new CompressedReceiver(this.deflate, config.maxReceivedMessageSize, {
+      const deflate = new PerMessageDeflate(deflateParamsOf(deflateEntry), !maskOutgoingPackets, options);
+      const inflater = new CompressedReceiver(deflate, config.maxReceivedMessageSize, {
         // The socket is held too: later frames wait in TCP (memory stays bounded while zlib
         // works), and the peer's FIN is not acted on before the frames ahead of it.
         pause: () => {
@@ -317,7 +331,7 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
           this.resumeAfterInflate();
         },
       });
-      this.sendQueue = new SendQueue();
+      this.compression = { deflate, inflater, sendQueue: new SendQueue() };
     }
 
     if (typeof this.socket.setNoDelay === 'function') this.socket.setNoDelay(config.disableNagleAlgorithm);

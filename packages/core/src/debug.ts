@@ -39,12 +39,13 @@ function format(template: string, args: unknown[]): string {
 
 const noop = (): void => undefined;
 
-const SILENT = Object.assign((() => undefined) as unknown as DebugLogger, { enabled: false, printOutput: noop });
+/** The logger of every disabled namespace: does nothing, prints nothing. */
+export const SILENT_LOGGER: DebugLogger = Object.assign((() => undefined) as unknown as DebugLogger, { enabled: false, printOutput: noop });
 
 /** A logger for `namespace`; `uniqueID` prefixes every buffered line. */
 export function createBufferingLogger(namespace: string, uniqueID: string | number): DebugLogger {
   // One shared logger for every disabled namespace: a connection costs no closure for it.
-  if (!namespaceEnabled(namespace)) return SILENT;
+  if (!namespaceEnabled(namespace)) return SILENT_LOGGER;
   const lines: Array<[Date, string]> = [];
   const logger = ((template: string, ...args: unknown[]) => {
     lines.push([new Date(), format(template, args)]);
