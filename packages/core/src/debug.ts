@@ -13,9 +13,26 @@ export interface DebugLogger {
   printOutput(logFn?: (line: string) => void): void;
 }
 
+// DEBUG is read on every call (tests and tools change it at run time), but parsed once per value.
+let cachedSetting: string | undefined;
+const cachedAnswers = new Map<string, boolean>();
+
 function namespaceEnabled(namespace: string): boolean {
   const setting = process.env.DEBUG;
   if (!setting) return false;
+  if (setting !== cachedSetting) {
+    cachedSetting = setting;
+    cachedAnswers.clear();
+  }
+  let answer = cachedAnswers.get(namespace);
+  if (answer === undefined) {
+    answer = matchNamespace(setting, namespace);
+    cachedAnswers.set(namespace, answer);
+  }
+  return answer;
+}
+
+function matchNamespace(setting: string, namespace: string): boolean {
   let enabled = false;
   for (const raw of setting.split(/[\s,]+/)) {
     if (!raw) continue;

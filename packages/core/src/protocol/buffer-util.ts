@@ -3,7 +3,7 @@
  * joining chunk lists.
  */
 
-import { SIMD_MASK_BLOCK, simdMaskKernel } from './simd-mask';
+import { SIMD_MASK_BLOCK, simdMaskKernel, type SimdMaskKernel } from './simd-mask';
 
 /** Below this many bytes the per-byte loop beats setting up a word view. */
 const WORD_MASK_THRESHOLD = 32;
@@ -39,7 +39,7 @@ export function applyMask(
   if (length >= SIMD_MASK_THRESHOLD) {
     const kernel = simdMaskKernel();
     if (kernel !== null) {
-      simdMask(kernel.scratch, kernel.mask, source, sourceOffset, target, targetOffset, length, mask, maskPhase);
+      simdMask(kernel, source.subarray(sourceOffset, sourceOffset + length), target, targetOffset, mask, maskPhase);
       return;
     }
   }
@@ -92,23 +92,15 @@ export function applyMask(
  * Blocks are a multiple of 4 bytes, so every block starts at the same mask phase; the kernel's
  * 16-byte rounding only touches scratch bytes that are never copied out.
  */
-function simdMask(
-  scratch: Buffer,
-  kernelMask: (src: number, dst: number, length: number, key: number) => void,
-  source: Uint8Array,
-  sourceOffset: number,
-  target: Uint8Array,
-  targetOffset: number,
-  length: number,
-  mask: Uint8Array,
-  maskPhase: number,
-): void {
+function simdMask(kernel: SimdMaskKernel, source: Uint8Array, target: Uint8Array, targetOffset: number, mask: Uint8Array, maskPhase: number): void {
+  const { scratch, mask: kernelMask } = kernel;
+  const length = source.length;
   // WebAssembly memory is little-endian whatever the machine is.
   const p = maskPhase;
   const key = mask[p & 3] | (mask[(p + 1) & 3] << 8) | (mask[(p + 2) & 3] << 16) | (mask[(p + 3) & 3] << 24);
   for (let done = 0; done < length; ) {
     const n = Math.min(SIMD_MASK_BLOCK, length - done);
-    scratch.set(source.subarray(sourceOffset + done, sourceOffset + done + n), 0);
+    scratch.set(source.subarray(done, done + n), 0);
     kernelMask(0, 0, (n + 15) & ~15, key);
     target.set(scratch.subarray(0, n), targetOffset + done);
     done += n;
