@@ -570,16 +570,7 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
   }
 
   private sendFragmented(opcode: number, payload: Buffer, cb?: SendCallback): boolean {
-    const threshold = this.config.fragmentationThreshold;
-    let flushed = true;
-    let offset = 0;
-    do {
-      const end = Math.min(offset + threshold, payload.length);
-      const last = end === payload.length;
-      flushed = this.sender.frame(offset === 0 ? opcode : Opcode.Continuation, payload.subarray(offset, end), last, false, last ? cb : undefined);
-      offset = end;
-    } while (offset < payload.length);
-    return this.track(flushed);
+    return this.track(this.sender.fragments(opcode, payload, this.config.fragmentationThreshold, false, cb));
   }
 
   /**
@@ -617,14 +608,11 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
 
   /** Write one message, fragmented when configured; RSV1 goes on the first frame only. */
   private writeMessage(opcode: number, payload: Buffer, rsv1: boolean, cb?: SendCallback): void {
-    const threshold = this.config.fragmentOutgoingMessages ? this.config.fragmentationThreshold : Infinity;
-    let offset = 0;
-    do {
-      const end = Math.min(offset + threshold, payload.length);
-      const last = end === payload.length;
-      this.sender.frame(offset === 0 ? opcode : Opcode.Continuation, payload.subarray(offset, end), last, rsv1 && offset === 0, last ? cb : undefined);
-      offset = end;
-    } while (offset < payload.length);
+    if (this.config.fragmentOutgoingMessages && payload.length > this.config.fragmentationThreshold) {
+      this.sender.fragments(opcode, payload, this.config.fragmentationThreshold, rsv1, cb);
+    } else {
+      this.sender.frame(opcode, payload, true, rsv1, cb);
+    }
   }
 
   /** Run `write` now, or after the messages still being compressed. */

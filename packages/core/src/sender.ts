@@ -6,7 +6,9 @@
  */
 import { frameHeaderLength, writeFrameHeader } from './protocol/frame-encoder';
 import { applyMask } from './protocol/buffer-util';
-import { MAX_7BIT_LENGTH } from './protocol/constants';
+import { MAX_7BIT_LENGTH, Opcode } from './protocol/constants';
+
+const CONTINUATION = Opcode.Continuation;
 
 /** The socket side a Sender needs. */
 export interface SenderSocket {
@@ -32,6 +34,37 @@ const SLAB_SIZE = 64 * 1024;
 let slab: Buffer = Buffer.allocUnsafe(0);
 let slabUsed = 0;
 let slabOwner: Sender | null = null;
+
+/**
+ * Staging buffers for messages sent as many fragments. Writing a message as hundreds of pieces
+ * (a small header, then a view of the payload, per fragment) costs far more in Node's stream
+ * code, libuv and the kernel than copying it once: measured on 1 MiB in 16 KiB fragments, about
+ * 0.5 ms more CPU than 2 pieces, against about 0.05 ms for the copy. The copies go to buffers
+ * that are reused once written, so they are already in memory (a fresh buffer would cost a page
+ * fault per 4 KiB).
+ */
+const STAGING_SIZE = 256 * 1024;
+/** Staging buffers kept for reuse, process-wide (what is kept costs this many times 256 KiB). */
+const STAGING_POOL_MAX = 8;
+/** From this many fragments on, a message is staged rather than written as views. */
+const STAGED_MIN_FRAGMENTS = 4;
+const stagingPool: Buffer[] = [];
+const stagingBuffers = new WeakSet<ArrayBuffer>();
+
+function takeStaging(): Buffer {
+  const reused = stagingPool.pop();
+  if (reused !== undefined) return reused;
+  // Its own ArrayBuffer (never Node's shared pool), which is how a queued view is recognised.
+  const fresh = Buffer.allocUnsafeSlow(STAGING_SIZE);
+  stagingBuffers.add(fresh.buffer as ArrayBuffer);
+  return fresh;
+}
+
+function releaseStaging(buffer: ArrayBufferLike): void {
+  if (stagingPool.length < STAGING_POOL_MAX) stagingPool.push(Buffer.from(buffer as ArrayBuffer, 0, STAGING_SIZE));
+}
+
+const isStaged = (chunk: Buffer): boolean => stagingBuffers.has(chunk.buffer as ArrayBuffer);
 
 /** Shared empty lists: a sender allocates its own only when it queues something. */
 const NO_CHUNKS: Buffer[] = [];
@@ -60,6 +93,8 @@ export class Sender {
   private queue: Buffer[] = NO_CHUNKS;
   private queuedBytes = 0;
   private callbacks: WriteCallback[] = NO_CALLBACKS;
+  /** How many queued chunks are views of staging buffers (to hand back once written). */
+  private stagedChunks = 0;
   private scheduled = false;
   private reportedFull = false;
 
@@ -126,6 +161,60 @@ export class Sender {
     return this.queued(cb);
   }
 
+  /**
+   * Queue one message as frames of at most `fragmentSize` payload bytes (RSV1 on the first
+   * only). A message of many fragments is copied with its headers into staging buffers; a few
+   * fragments are queued as views of `payload`.
+   */
+  fragments(opcode: number, payload: Uint8Array, fragmentSize: number, rsv1: boolean, cb?: WriteCallback): boolean {
+    const length = payload.length;
+    if (length <= fragmentSize * (STAGED_MIN_FRAGMENTS - 1)) {
+      let flushed = true;
+      let offset = 0;
+      do {
+        const end = Math.min(offset + fragmentSize, length);
+        const last = end === length;
+        flushed = this.frame(offset === 0 ? opcode : CONTINUATION, payload.subarray(offset, end), last, rsv1 && offset === 0, last ? cb : undefined);
+        offset = end;
+      } while (offset < length);
+      return flushed;
+    }
+    this.sealSlab();
+    let stage = takeStaging();
+    let used = 0;
+    const cut = (): void => {
+      this.enqueue(stage.subarray(0, used));
+      this.stagedChunks++;
+      stage = takeStaging();
+      used = 0;
+    };
+    for (let offset = 0; offset < length; ) {
+      const end = Math.min(offset + fragmentSize, length);
+      const maskKey = this.options.maskKey();
+      const headerLength = frameHeaderLength(end - offset, maskKey !== null);
+      if (STAGING_SIZE - used < headerLength) cut();
+      writeFrameHeader(stage, used, offset === 0 ? opcode : CONTINUATION, end - offset, { fin: end === length, rsv1: rsv1 && offset === 0, maskKey });
+      used += headerLength;
+      // A fragment's payload continues into the next staging buffer when this one is full.
+      for (let from = offset; from < end; ) {
+        if (used === STAGING_SIZE) cut();
+        const n = Math.min(end - from, STAGING_SIZE - used);
+        if (maskKey) applyMask(payload, from, stage, used, n, maskKey, (from - offset) & 3);
+        else stage.set(payload.subarray(from, from + n), used);
+        used += n;
+        from += n;
+      }
+      offset = end;
+    }
+    if (used > 0) {
+      this.enqueue(stage.subarray(0, used));
+      this.stagedChunks++;
+    } else {
+      releaseStaging(stage.buffer);
+    }
+    return this.queued(cb);
+  }
+
   /** Queue bytes that are already whole frames (encoded once for many connections). */
   raw(frames: readonly Buffer[], cb?: WriteCallback): boolean {
     for (const frame of frames) this.push(frame);
@@ -139,20 +228,29 @@ export class Sender {
     const queue = this.queue;
     if (queue.length === 0) return;
     const callbacks = this.callbacks;
+    const staged = this.stagedChunks;
     this.queue = NO_CHUNKS;
     this.queuedBytes = 0;
     this.callbacks = NO_CALLBACKS;
+    this.stagedChunks = 0;
     const socket = this.socket;
     if (socket.destroyed) {
       const error = new Error('The socket was destroyed before the data could be written.');
       for (const cb of callbacks) process.nextTick(cb, error);
+      if (staged > 0) for (const chunk of queue) if (isStaged(chunk)) releaseStaging(chunk.buffer);
       return;
     }
     const done = callbacks.length === 0 ? undefined : callbacks.length === 1 ? callbacks[0] : (error?: Error | null) => {
       for (const cb of callbacks) cb(error);
     };
     let flushed: boolean;
-    if (queue.length === 1) {
+    if (staged > 0) {
+      socket.cork();
+      const last = queue.length - 1;
+      for (let i = 0; i < last; i++) writeChunk(socket, queue[i]);
+      flushed = writeChunk(socket, queue[last], done);
+      socket.uncork();
+    } else if (queue.length === 1) {
       flushed = socket.write(queue[0], done);
     } else {
       socket.cork();
@@ -174,6 +272,9 @@ export class Sender {
   /** Forget everything queued (the connection is being destroyed). */
   discard(): void {
     const callbacks = this.callbacks;
+    // Never handed to the socket: the staging buffers can be reused at once.
+    if (this.stagedChunks > 0) for (const chunk of this.queue) if (isStaged(chunk)) releaseStaging(chunk.buffer);
+    this.stagedChunks = 0;
     this.queue = NO_CHUNKS;
     this.queuedBytes = 0;
     this.callbacks = NO_CALLBACKS;
@@ -233,6 +334,16 @@ export class Sender {
     if (full) this.reportedFull = true;
     return !full;
   }
+}
+
+/** Write one queued chunk; a staging buffer goes back to the pool once the socket is done with it. */
+function writeChunk(socket: SenderSocket, chunk: Buffer, cb?: WriteCallback): boolean {
+  if (!isStaged(chunk)) return socket.write(chunk, cb);
+  const owner = chunk.buffer;
+  return socket.write(chunk, (error) => {
+    releaseStaging(owner);
+    if (cb) cb(error);
+  });
 }
 
 function notifyDrain(options: SenderOptions): void {

@@ -8,10 +8,14 @@ class FakeSocket implements SenderSocket {
   writableHighWaterMark = 16 * 1024;
   destroyed = false;
   nextResult = true;
+  /** When set, write callbacks wait in `held` (the write is still in progress) until released. */
+  holdCallbacks = false;
+  held: Array<() => void> = [];
   write(chunk: Buffer, cb?: (error?: Error | null) => void): boolean {
     if (this.corkedChunks) this.corkedChunks.push(chunk);
     else this.writes.push([chunk]);
-    if (cb) process.nextTick(cb, null);
+    if (cb && this.holdCallbacks) this.held.push(() => cb(null));
+    else if (cb) process.nextTick(cb, null);
     return this.nextResult;
   }
   cork(): void {
@@ -232,6 +236,113 @@ describe('Sender', () => {
       await tick();
       expect(senderA.bufferedAmount).toBe(0);
       expect(senderB.bufferedAmount).toBe(0);
+    });
+  });
+
+  describe('fragments()', () => {
+    function parseAll(bytes: Buffer, masked: boolean): Array<{ opcode: number; fin: boolean; rsv1: boolean; payload: Buffer }> {
+      const frames: Array<{ opcode: number; fin: boolean; rsv1: boolean; payload: Buffer }> = [];
+      const parser = new FrameParser(
+        { maxFrameSize: 0, expectMasked: masked, checkFragmentation: true, allowedRsv: 0x40 },
+        { onFrame: (opcode, fin, rsv1, payload) => frames.push({ opcode, fin, rsv1, payload: Buffer.from(payload) }), onError: (e) => { throw e; } },
+      );
+      parser.push(bytes);
+      return frames;
+    }
+    const patterned = (n: number): Buffer => {
+      const b = Buffer.allocUnsafe(n);
+      for (let i = 0; i < n; i++) b[i] = (i * 31 + (i >>> 9)) & 0xff;
+      return b;
+    };
+    const key = (): Uint8Array => Uint8Array.from([0x11, 0x22, 0x33, 0x44]);
+
+    it.each([
+      ['a few fragments, as views', 3 * 16384, 16384, false],
+      ['1 MiB in 16 KiB fragments, staged', 1024 * 1024, 16384, false],
+      ['fragments that straddle staging buffers', 1024 * 1024 + 7, 65537, false],
+      ['fragments whose headers land on staging boundaries', 600000, 262136, false],
+      ['masked (client) fragments, staged', 300001, 16384, true],
+    ])('%s: the frames carry the message in order, RSV1 on the first only', async (_name, size, fragmentSize, masked) => {
+      const socket = new FakeSocket();
+      const sender = new Sender(socket, { maskKey: () => (masked ? key() : null) });
+      const payload = patterned(size);
+      const copy = Buffer.from(payload);
+      const done: unknown[] = [];
+      sender.text(0x1, 'before', true, false);
+      sender.fragments(0x2, payload, fragmentSize, true, (e) => done.push(e ?? null));
+      sender.text(0x1, 'after', true, false);
+      await tick();
+      await tick();
+      const frames = parseAll(writtenBytes(socket), masked);
+      expect(frames[0].payload.toString()).toBe('before');
+      expect(frames[frames.length - 1].payload.toString()).toBe('after');
+      const parts = frames.slice(1, -1);
+      expect(parts).toHaveLength(Math.ceil(size / fragmentSize));
+      expect(parts.map((f) => f.opcode)).toEqual(parts.map((_f, i) => (i === 0 ? 0x2 : 0x0)));
+      expect(parts.map((f) => f.fin)).toEqual(parts.map((_f, i) => i === parts.length - 1));
+      expect(parts.map((f) => f.rsv1)).toEqual(parts.map((_f, i) => i === 0));
+      expect(parts.every((f, i) => i === parts.length - 1 || f.payload.length === fragmentSize)).toBe(true);
+      expect(Buffer.concat(parts.map((f) => f.payload)).equals(copy)).toBe(true);
+      // The caller's bytes are never changed (masking goes into the staging copy).
+      expect(payload.equals(copy)).toBe(true);
+      expect(done).toEqual([null]);
+    });
+
+    it('writes a staged message as a few large chunks, not a piece per header and fragment', async () => {
+      const socket = new FakeSocket();
+      const sender = new Sender(socket, { maskKey: () => null });
+      sender.fragments(0x2, patterned(1024 * 1024), 16384, false);
+      await tick();
+      expect(socket.writes).toHaveLength(1);
+      // 64 frames: 1 MiB plus 64 headers of 4 bytes, in 256 KiB staging buffers.
+      expect(socket.writes[0].length).toBeLessThanOrEqual(5);
+      expect(socket.writes[0].reduce((n, c) => n + c.length, 0)).toBe(1024 * 1024 + 64 * 4);
+    });
+
+    it('reuses a staging buffer once the socket has written it, and never before', async () => {
+      const socket = new FakeSocket();
+      socket.holdCallbacks = true;
+      const sender = new Sender(socket, { maskKey: () => null });
+      sender.fragments(0x2, patterned(100000), 16384, false);
+      await tick();
+      const first = socket.writes[0][0];
+      const firstBytes = Buffer.from(first);
+      // The first write is still in progress: a second message must not take its buffer.
+      sender.fragments(0x2, patterned(100000), 16384, false);
+      await tick();
+      const second = socket.writes[1][0];
+      expect(second.buffer).not.toBe(first.buffer);
+      expect(Buffer.from(first).equals(firstBytes)).toBe(true);
+      // Both written now: the next staged message reuses one of their buffers.
+      for (const release of socket.held.splice(0)) release();
+      sender.fragments(0x2, patterned(100000), 16384, false);
+      await tick();
+      expect([first.buffer, second.buffer]).toContain(socket.writes[2][0].buffer);
+    });
+
+    it('hands staging buffers back when the queue is discarded, and fails the callback', async () => {
+      const socket = new FakeSocket();
+      const sender = new Sender(socket, { maskKey: () => null });
+      const errors: unknown[] = [];
+      sender.fragments(0x2, patterned(200000), 16384, false, (e) => errors.push(e));
+      sender.discard();
+      await tick();
+      await tick();
+      expect(socket.writes).toHaveLength(0);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toBeInstanceOf(Error);
+      sender.fragments(0x2, patterned(200000), 16384, false);
+      await tick();
+      expect(parseAll(writtenBytes(socket), false)).toHaveLength(Math.ceil(200000 / 16384));
+    });
+
+    it('counts staged bytes in bufferedAmount until they are flushed', async () => {
+      const socket = new FakeSocket();
+      const sender = new Sender(socket, { maskKey: () => null });
+      sender.fragments(0x2, patterned(100000), 16384, false);
+      expect(sender.bufferedAmount).toBe(100000 + Math.ceil(100000 / 16384) * 4);
+      await tick();
+      expect(sender.bufferedAmount).toBe(0);
     });
   });
 });
