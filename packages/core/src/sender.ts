@@ -2,7 +2,8 @@
  * The per-connection writer. Frames sent during one turn of the event loop are encoded into a
  * slab shared by every connection of the process and leave in one socket write on the next
  * tick: N small messages cost one syscall and no per-message allocation, and a connection that
- * is not sending holds no buffer at all. Large payloads are written as they are, never copied.
+ * is not sending holds no buffer at all. Large payloads are written as they are, never copied,
+ * except a message split into many fragments, which is copied once into reused staging buffers.
  */
 import { frameHeaderLength, writeFrameHeader } from './protocol/frame-encoder';
 import { applyMask } from './protocol/buffer-util';
