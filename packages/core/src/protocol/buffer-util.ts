@@ -100,7 +100,8 @@ function simdMask(kernel: SimdMaskKernel, source: Uint8Array, target: Uint8Array
   const key = mask[p & 3] | (mask[(p + 1) & 3] << 8) | (mask[(p + 2) & 3] << 16) | (mask[(p + 3) & 3] << 24);
   for (let done = 0; done < length; ) {
     const n = Math.min(SIMD_MASK_BLOCK, length - done);
-    scratch.set(source.subarray(done, done + n), 0);
+    // One block (the common case) is the caller's view itself: no second view to allocate.
+    scratch.set(n === length ? source : source.subarray(done, done + n), 0);
     kernelMask(0, 0, (n + 15) & ~15, key);
     target.set(scratch.subarray(0, n), targetOffset + done);
     done += n;
