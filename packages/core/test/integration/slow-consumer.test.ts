@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import { RawPeer, startServer, type TestServer } from '../helpers/raw-peer';
 import { waitUntil } from '../helpers/integration-kit';
 import { nextEvent } from '../helpers/server-harness';
+import { collectGarbage } from '../helpers/collect-garbage';
 import type { WebSocketServerOptions } from '../../src/server';
 import { SendBufferFullError, type WebSocketConnection } from '../../src/connection';
 
@@ -59,6 +60,8 @@ interface Flood {
 /** Send COUNT numbered 4000-byte messages (64 MB), a few at a time, while the client reads nothing. */
 async function flood(connection: WebSocketConnection): Promise<Flood> {
   const result: Flood = { accepted: [], refused: [], peakBuffered: 0, memoryGrowth: 0 };
+  // Without this the baseline may hold garbage of an earlier test, freed during the flood.
+  collectGarbage();
   const before = process.memoryUsage().arrayBuffers;
   let peakMemory = before;
   for (let seq = 0; seq < COUNT; seq++) {
