@@ -27,7 +27,7 @@ export { WebSocketRequest } from './request';
 export { abortHandshake, formatHttpResponse, sanitizeHeaderValue } from './http-response';
 export type { HeaderList } from './http-response';
 export { createUpgradeResponse } from './upgrade-response';
-export type { UpgradeResponse } from './upgrade-response';
+export type { UpgradeHeaders, UpgradeResponse } from './upgrade-response';
 export type { WebSocketRequestEvents } from './request';
 export { WebSocketConnection, ConnectionNotOpenError, SendBufferFullError, SEND_BUFFER_FULL_DESCRIPTION } from './connection';
 export type {

@@ -19,6 +19,7 @@ import { deflateExtensionEntry, resolveDeflate, type ResolvedDeflate } from './d
 import { acceptDeflateOffer, parseExtensionList, type ParsedExtension } from './protocol/deflate-negotiation';
 import { abortHandshake, formatHttpResponse, isSocketWritable } from './http-response';
 import type { ResolvedServerConfig } from './config';
+import type { UpgradeHeaders } from './upgrade-response';
 
 /** Events of a {@link WebSocketRequest}. */
 export interface WebSocketRequestEvents {
@@ -165,7 +166,7 @@ export class WebSocketRequest extends EventEmitter<WebSocketRequestEvents> {
     acceptedProtocol?: string | null,
     allowedOrigin?: string | null,
     cookies?: SetCookie[],
-    extraHeaders?: Readonly<Record<string, string | number | readonly string[]>>,
+    extraHeaders?: Readonly<UpgradeHeaders>,
   ): WebSocketConnection {
     this.checkUnresolved();
     const headers: Array<[string, string]> = [
@@ -195,7 +196,7 @@ export class WebSocketRequest extends EventEmitter<WebSocketRequestEvents> {
     if (extraHeaders) {
       for (const [name, value] of Object.entries(extraHeaders)) {
         // The handshake headers are core's to write; a framework's copy of them is dropped.
-        if (HANDSHAKE_HEADERS.has(name.toLowerCase())) continue;
+        if (HANDSHAKE_HEADERS.has(name.toLowerCase()) || value === undefined || value === null) continue;
         for (const item of Array.isArray(value) ? value : [value]) headers.push([name, String(item)]);
       }
     }

@@ -9,6 +9,7 @@ import type { WebSocketRequest } from './request';
 import type { WebSocketConnection } from './connection';
 import type { Extension } from './protocol/extension-header';
 import type { RequestCookie, SetCookie } from './protocol/cookies';
+import type { UpgradeHeaders } from './upgrade-response';
 
 /** The protocol name under which handlers for clients that request no subprotocol are kept. */
 export const NO_PROTOCOL = '____no_protocol____';
@@ -48,9 +49,9 @@ export class WebSocketRouterRequest extends EventEmitter<WebSocketRouterRequestE
     this.cookies = webSocketRequest.cookies;
   }
 
-  /** Accept with the matched protocol. */
-  accept(origin?: string | null, cookies?: SetCookie[]): WebSocketConnection {
-    const connection = this.webSocketRequest.accept(this.protocol, origin, cookies);
+  /** Accept with the matched protocol; `extraHeaders` are added to the 101 (see `WebSocketRequest.accept`). */
+  accept(origin?: string | null, cookies?: SetCookie[], extraHeaders?: UpgradeHeaders): WebSocketConnection {
+    const connection = this.webSocketRequest.accept(this.protocol, origin, cookies, extraHeaders);
     this.emit('requestAccepted', connection);
     return connection;
   }

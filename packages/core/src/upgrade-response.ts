@@ -19,7 +19,16 @@ export interface UpgradeResponse {
    * alone) when the framework already answered over HTTP.
    */
   release(): boolean;
+  /**
+   * The headers the framework set on `response` while routing (cookies, CORS, tracing ids), in
+   * the case they were set with: pass them to `request.accept()` so the 101 carries them too.
+   * `accept()` drops the ones a 101 must not carry (the handshake's own, Content-Length, ...).
+   */
+  readonly headers: UpgradeHeaders;
 }
+
+/** Header names and values as `ServerResponse.setHeader` takes them. */
+export type UpgradeHeaders = Record<string, string | number | readonly string[]>;
 
 /**
  * Bind a fresh `ServerResponse` to `socket`. When the framework finishes an HTTP answer on it,
@@ -53,5 +62,20 @@ export function createUpgradeResponse(request: IncomingMessage, socket: Duplex):
       response.detachSocket(socket as Socket);
       return true;
     },
+    get headers(): UpgradeHeaders {
+      return responseHeaders(response);
+    },
   };
+}
+
+/** The headers set on `response`, keyed by the names as they were set. */
+function responseHeaders(response: ServerResponse): UpgradeHeaders {
+  const headers: UpgradeHeaders = {};
+  // Node has had getRawHeaderNames since 15.13; @types/node does not declare it on responses.
+  const names = (response as ServerResponse & { getRawHeaderNames(): string[] }).getRawHeaderNames();
+  for (const name of names) {
+    const value = response.getHeader(name);
+    if (value !== undefined) headers[name] = value;
+  }
+  return headers;
 }

@@ -46,8 +46,10 @@ function acceptUpgrade(req: Request, _res: Response, next: NextFunction, config:
       next(error);
       return;
     }
+    // Headers the middleware set (a session cookie, CORS, a trace id) go out with the 101.
+    const headers = upgrade.headers;
     upgrade.release();
-    const connection = request.accept(protocol);
+    const connection = request.accept(protocol, undefined, undefined, headers);
     context.handOver();
     runHandler(handler, connection, req, config.errorHandler);
   }, upgradeOptions);

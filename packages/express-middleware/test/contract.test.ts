@@ -6,7 +6,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
-import { runContractSuite, CONTRACT_LIMITS, CONTRACT_TOKEN, type ContractFixtureFactory } from '@wsuite/test-kit';
+import { runContractSuite, CONTRACT_LIMITS, CONTRACT_TOKEN, CONTRACT_USER, type ContractFixtureFactory } from '@wsuite/test-kit';
 import type { WebSocketConnection } from '@wsuite/core';
 import { createExpressWebSocket } from '@wsuite/express-middleware';
 
@@ -15,8 +15,10 @@ function echo(connection: WebSocketConnection): void {
 }
 
 const requireToken: RequestHandler = (req, res, next) => {
-  if (req.get('x-token') === CONTRACT_TOKEN) next();
-  else res.status(401).json({ error: 'unauthorized' });
+  if (req.get('x-token') === CONTRACT_TOKEN) {
+    res.set('x-contract-user', CONTRACT_USER);
+    next();
+  } else res.status(401).json({ error: 'unauthorized' });
 };
 
 /** A fixture factory: the contract's routes on an Express app. */
@@ -55,5 +57,5 @@ function fixture(upgradeRequired: boolean): ContractFixtureFactory {
   };
 }
 
-runContractSuite('express-middleware', fixture(false), { params: true, throws: true, plainHttpStatus: 404 });
-runContractSuite('express-middleware (upgradeRequired)', fixture(true), { params: true, throws: true, plainHttpStatus: 426 });
+runContractSuite('express-middleware', fixture(false), { params: true, throws: true, plainHttpStatus: 404, upgradeHeaders: true });
+runContractSuite('express-middleware (upgradeRequired)', fixture(true), { params: true, throws: true, plainHttpStatus: 426, upgradeHeaders: true });

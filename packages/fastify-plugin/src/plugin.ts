@@ -34,7 +34,7 @@ const plugin: FastifyPluginAsync<FastifyWebSocketOptions> = async function fasti
   let closing = false;
 
   const state: PluginState = {
-    accept(instance, request, pending, route) {
+    accept(instance, request, pending, route, headers) {
       if (!pending.upgrade.release()) return;
       pending.socket.removeListener('error', pending.onSocketError);
       // Hooks may have been running while fastify.close() began.
@@ -54,7 +54,7 @@ const plugin: FastifyPluginAsync<FastifyWebSocketOptions> = async function fasti
         }
         let connection: WebSocketConnection;
         try {
-          connection = handshake.accept(protocol);
+          connection = handshake.accept(protocol, undefined, undefined, headers);
         } catch (error) {
           // Core has already answered 500 (e.g. a subprotocol the client did not offer).
           request.log.error({ err: error }, 'WebSocket handshake failed');

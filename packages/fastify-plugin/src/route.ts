@@ -4,6 +4,7 @@
  * route's HTTP handler (or answers 426 Upgrade Required).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import type { UpgradeHeaders } from '@wsuite/core';
 import { pluginStateOf, upgradeOf, type RouteWebSocket } from './upgrade';
 import type { SubprotocolSelector, WebSocketHandler } from './types';
 
@@ -56,8 +57,9 @@ export function wrapWebSocketRoute(route: RouteDeclaration): boolean {
     const state = pluginStateOf(this);
     // Only a route outside the plugin's scope gets here, and the route guard fails such apps at boot.
     if (state === undefined) return reply.code(500).send(new Error(`${where} is outside the scope of @wsuite/fastify-plugin.`));
+    const headers = reply.getHeaders() as UpgradeHeaders;
     reply.hijack();
-    state.accept(this, request, upgrade, socketRoute);
+    state.accept(this, request, upgrade, socketRoute, headers);
     return undefined;
   } as RouteOptions['handler'];
   route[kWrapped] = true;

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { UpgradeResponse } from '@wsuite/core';
+import type { UpgradeHeaders, UpgradeResponse } from '@wsuite/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { SubprotocolSelector, WebSocketHandler } from './types';
 
@@ -25,8 +25,11 @@ export interface RouteWebSocket {
 
 /** One plugin registration, as routes in its scope see it. */
 export interface PluginState {
-  /** Complete the handshake for `request` and run the route's WebSocket handler. */
-  accept(instance: FastifyInstance, request: FastifyRequest, pending: PendingUpgrade, route: RouteWebSocket): void;
+  /**
+   * Complete the handshake for `request` and run the route's WebSocket handler. `headers` (those
+   * the hooks set on the reply) go out with the 101.
+   */
+  accept(instance: FastifyInstance, request: FastifyRequest, pending: PendingUpgrade, route: RouteWebSocket, headers: UpgradeHeaders): void;
 }
 
 // Registry keys are global symbols: the route guard installed by one copy of this module must

@@ -4,7 +4,7 @@
  */
 import Fastify from 'fastify';
 import type { AddressInfo } from 'node:net';
-import { runContractSuite, CONTRACT_LIMITS, CONTRACT_TOKEN } from '@wsuite/test-kit';
+import { runContractSuite, CONTRACT_LIMITS, CONTRACT_TOKEN, CONTRACT_USER } from '@wsuite/test-kit';
 import { fastifyWebSocket } from '@wsuite/fastify-plugin';
 import { echo } from './helpers';
 
@@ -17,6 +17,7 @@ runContractSuite(
     await app.register(async (guarded) => {
       guarded.addHook('onRequest', async (request, reply) => {
         if (request.headers['x-token'] !== CONTRACT_TOKEN) return reply.code(401).send({ error: 'Unauthorized' });
+        reply.header('x-contract-user', CONTRACT_USER);
       });
       guarded.get('/guarded', { websocket: true }, echo);
     });
@@ -29,5 +30,5 @@ runContractSuite(
     await app.listen({ port: 0, host: '127.0.0.1' });
     return { port: (app.server.address() as AddressInfo).port, shutdown: () => app.close().then(() => undefined) };
   },
-  { params: true, throws: true, plainHttpStatus: 426 },
+  { params: true, throws: true, plainHttpStatus: 426, upgradeHeaders: true },
 );

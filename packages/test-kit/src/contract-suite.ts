@@ -5,7 +5,8 @@
  * - `/echo`: echoes every text and binary message;
  * - `/guarded`: behind the framework's own auth (hook, middleware or guard): without the header
  *   `x-token: <CONTRACT_TOKEN>` the upgrade is answered with a real HTTP 401, with it the route
- *   echoes like `/echo`;
+ *   echoes like `/echo`; with capability `upgradeHeaders`, the auth also sets the response
+ *   header `x-contract-user: <CONTRACT_USER>` the framework's way, and the 101 must carry it;
  * - `/params/:id` (capability `params`): on open, sends `{"id": <id>, "q": <query q>}` as JSON;
  * - `/throws` (capability `throws`): its handler throws; the connection closes with 1011 and
  *   the server keeps serving;
@@ -19,6 +20,8 @@ import { connect } from 'node:net';
 export const CONTRACT_LIMITS = 1024;
 /** The token `/guarded` accepts in `x-token`. */
 export const CONTRACT_TOKEN = 'let-me-in';
+/** The value of `x-contract-user` that `/guarded`'s auth sets on the response (capability `upgradeHeaders`). */
+export const CONTRACT_USER = 'ada';
 
 /** A running app under test. */
 export interface ContractFixture {
@@ -36,6 +39,8 @@ export interface ContractCapabilities {
   throws?: boolean;
   /** Status a plain HTTP GET to `/echo` gets (426 when the route is WebSocket-only). */
   plainHttpStatus?: number;
+  /** Headers the framework's auth set on its response go out with the 101. */
+  upgradeHeaders?: boolean;
 }
 
 /** Starts a fresh fixture. */
@@ -44,6 +49,8 @@ export type ContractFixtureFactory = () => Promise<ContractFixture>;
 interface Opened {
   ws: WebSocket;
   messages: Array<{ data: Buffer; isBinary: boolean }>;
+  /** The headers of the 101. */
+  headers: Record<string, string | string[] | undefined>;
   closed: Promise<{ code: number; reason: string }>;
 }
 
@@ -51,9 +58,13 @@ function open(url: string, options: WebSocket.ClientOptions = {}): Promise<Opene
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, options);
     const messages: Opened['messages'] = [];
+    let headers: Opened['headers'] = {};
+    ws.once('upgrade', (response) => {
+      headers = response.headers;
+    });
     ws.on('message', (data, isBinary) => messages.push({ data: data as Buffer, isBinary }));
     const closed = new Promise<{ code: number; reason: string }>((done) => ws.on('close', (code, reason) => done({ code, reason: reason.toString() })));
-    ws.once('open', () => resolve({ ws, messages, closed }));
+    ws.once('open', () => resolve({ ws, messages, headers, closed }));
     ws.once('unexpected-response', (_req, res) => reject(new Error(`unexpected HTTP ${res.statusCode}`)));
     ws.once('error', reject);
   });
@@ -146,6 +157,7 @@ export function runContractSuite(name: string, start: ContractFixtureFactory, ca
       c.ws.send('authorized');
       await until(() => c.messages[0], 'guarded echo');
       expect(c.messages[0].data.toString()).toBe('authorized');
+      if (capabilities.upgradeHeaders) expect(c.headers['x-contract-user']).toBe(CONTRACT_USER);
     });
 
     it('answers an upgrade to an unknown path with 404', async () => {

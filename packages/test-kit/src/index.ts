@@ -3,4 +3,4 @@
  */
 export { runContractSuite } from './contract-suite';
 export type { ContractFixture, ContractCapabilities, ContractFixtureFactory } from './contract-suite';
-export { CONTRACT_LIMITS, CONTRACT_TOKEN } from './contract-suite';
+export { CONTRACT_LIMITS, CONTRACT_TOKEN, CONTRACT_USER } from './contract-suite';

@@ -4,7 +4,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { runContractSuite, CONTRACT_LIMITS, CONTRACT_TOKEN } from '@wsuite/test-kit';
+import { runContractSuite, CONTRACT_LIMITS, CONTRACT_TOKEN, CONTRACT_USER } from '@wsuite/test-kit';
 import { WebSocketServer, WebSocketRouter, type WebSocketConnection } from '@wsuite/core';
 
 function echo(connection: WebSocketConnection): void {
@@ -23,7 +23,7 @@ runContractSuite(
     router.mount('/echo', null, (request) => echo(request.accept()));
     router.mount('/guarded', null, (request) => {
       if (request.httpRequest.headers['x-token'] !== CONTRACT_TOKEN) request.reject(401, 'Missing token');
-      else echo(request.accept());
+      else echo(request.accept(null, undefined, { 'x-contract-user': CONTRACT_USER }));
     });
     router.mount(/^\/params\/([^/]+)$/, null, (request) => {
       const id = /^\/params\/([^/]+)$/.exec(request.resourceURL.pathname ?? '')?.[1];
@@ -46,5 +46,5 @@ runContractSuite(
       },
     };
   },
-  { params: true, throws: true, plainHttpStatus: 426 },
+  { params: true, throws: true, plainHttpStatus: 426, upgradeHeaders: true },
 );

@@ -236,6 +236,23 @@ describe('accept', () => {
     expect(head.split('\r\n').some((line) => line.startsWith('X-Injected'))).toBe(false);
   });
 
+  it('adds extraHeaders to the 101, one line per value, never overriding the handshake or adding a body header', async () => {
+    const server = await holdingServer();
+    const { request, exchange } = await pending(server, { headers: { 'Sec-WebSocket-Key': RFC_KEY } });
+    request.accept(null, null, undefined, {
+      'X-Trace-Id': 't-1',
+      'set-cookie': ['a=1', 'b=2'],
+      'X-Count': 3,
+      'Sec-WebSocket-Accept': 'forged',
+      upgrade: 'h2c',
+      'Content-Length': 0,
+      'Transfer-Encoding': 'chunked',
+      'X-Unset': undefined as unknown as string,
+      'X-Evil': 'v\r\nX-Injected: 1',
+    });
+    expect(headOf(await exchange.head())).toBe(`${SWITCHING}\r\nX-Trace-Id: t-1\r\nset-cookie: a=1\r\nset-cookie: b=2\r\nX-Count: 3\r\nX-Evil: vX-Injected: 1`);
+  });
+
   it('writes one exact Set-Cookie line per cookie', async () => {
     const server = await holdingServer();
     const { request, exchange } = await pending(server, { headers: { 'Sec-WebSocket-Key': RFC_KEY } });

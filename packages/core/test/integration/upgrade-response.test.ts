@@ -21,9 +21,13 @@ describe('createUpgradeResponse', () => {
         expect(upgrade.release()).toBe(false);
         return;
       }
+      // What a framework's hooks may set on a request they let through.
+      upgrade.response.setHeader('X-Trace-Id', 't-1');
+      upgrade.response.setHeader('Set-Cookie', ['a=1', 'b=2']);
+      upgrade.response.setHeader('Content-Length', 0);
       expect(upgrade.release()).toBe(true);
       wss.handleUpgrade(req, socket, head, (request) => {
-        const connection = request.accept();
+        const connection = request.accept(null, null, undefined, upgrade.headers);
         connection.on('message', (m) => m.type === 'utf8' && connection.sendUTF(m.utf8Data));
       });
     });
@@ -58,5 +62,18 @@ describe('createUpgradeResponse', () => {
     });
     expect(reply).toBe('through');
     ws.close();
+  });
+
+  it('lists the headers the framework set, in their case, and accept() puts them on the 101', async () => {
+    const ws = new WebSocket(url, { headers: { 'x-token': 'ok' } });
+    const raw = await new Promise<string[]>((resolve, reject) => {
+      ws.on('upgrade', (res) => resolve(res.rawHeaders));
+      ws.on('error', reject);
+    });
+    ws.close();
+    const pairs: string[] = [];
+    for (let i = 0; i < raw.length; i += 2) pairs.push(`${raw[i]}: ${raw[i + 1]}`);
+    // Content-Length cannot go on a 101, so accept() leaves it out.
+    expect(pairs.filter((line) => !/^(Upgrade|Connection|Sec-WebSocket-Accept):/.test(line))).toEqual(['X-Trace-Id: t-1', 'Set-Cookie: a=1', 'Set-Cookie: b=2']);
   });
 });
