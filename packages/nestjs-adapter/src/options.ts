@@ -3,11 +3,14 @@
  * merges them, so a bad option fails when the adapter is built or a gateway is registered.
  */
 import type { IncomingMessage } from 'node:http';
-import { SERVER_DEFAULTS, validateConnectionConfig, validateServerLimits, type ServerConfig, type WebSocketConnection } from '@wsuite/core';
+import { SERVER_DEFAULTS, validateConnectionConfig, validateServerLimits, type ServerConfig, type UpgradeHeaders, type WebSocketConnection } from '@wsuite/core';
 import { normalizePath } from './paths';
 
-/** `true` lets the upgrade through; `false` refuses it with 401; a number refuses it with that status (400-599). */
-export type UpgradeDecision = boolean | number;
+/**
+ * `true` lets the upgrade through; `{ headers }` lets it through and adds `headers` to the 101
+ * (a cookie, a trace id); `false` refuses it with 401; a number refuses it with that status (400-599).
+ */
+export type UpgradeDecision = boolean | number | { headers: UpgradeHeaders };
 
 /** The gateway an upgrade request is for. */
 export interface UpgradeTarget {

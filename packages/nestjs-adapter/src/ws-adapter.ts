@@ -201,7 +201,7 @@ export class WsuiteAdapter extends AbstractWsAdapter<GatewayServer, GatewayClien
   private async admit(gateway: Gateway, request: WebSocketRequest): Promise<void> {
     let answered = false;
     request.once('requestResolved', () => (answered = true));
-    const refusal = await decideUpgrade(gateway.settings.canUpgrade, request.httpRequest, { path: gateway.settings.path, port: gateway.port });
+    const decision = await decideUpgrade(gateway.settings.canUpgrade, request.httpRequest, { path: gateway.settings.path, port: gateway.port });
     // Shutdown or a lost socket may have answered while the hooks ran; a connection accepted
     // after close() began would escape it, so a closing gateway refuses.
     if (answered) return;
@@ -209,12 +209,12 @@ export class WsuiteAdapter extends AbstractWsAdapter<GatewayServer, GatewayClien
       request.reject(503, 'Server shutting down');
       return;
     }
-    if (refusal) {
-      if (refusal.error !== undefined) this.logger.error(`canUpgrade failed on ${gateway.settings.path}: ${String(refusal.error)}`);
-      request.reject(refusal.status, refusal.reason);
+    if ('status' in decision) {
+      if (decision.error !== undefined) this.logger.error(`canUpgrade failed on ${gateway.settings.path}: ${String(decision.error)}`);
+      request.reject(decision.status, decision.reason);
       return;
     }
-    const client = request.accept(request.requestedProtocols[0] ?? null);
+    const client = request.accept(request.requestedProtocols[0] ?? null, null, undefined, decision.headers);
     const state: Client = { gateway, handlers: new Map(), closed: new Subject<void>(), listening: false, warned: false };
     this.clients.set(client, state);
     client.once('close', () => state.closed.next());

@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import { ForbiddenException, Injectable, UnauthorizedException, type INestApplication } from '@nestjs/common';
 import { SubscribeMessage, WebSocketGateway, type OnGatewayConnection } from '@nestjs/websockets';
-import type { UpgradeTarget, WsuiteGatewayOptions } from '@wsuite/nestjs-adapter';
+import type { UpgradeDecision, UpgradeTarget, WsuiteGatewayOptions } from '@wsuite/nestjs-adapter';
 import { PLATFORMS, startApp, type RunningApp } from './helpers/app';
 import { Peer, refusal } from './helpers/peer';
 
@@ -15,7 +15,7 @@ import { Peer, refusal } from './helpers/peer';
 class TokenService {
   readonly seen: Array<{ url: string | undefined; target: UpgradeTarget }> = [];
 
-  async check(request: IncomingMessage, target: UpgradeTarget): Promise<boolean | number> {
+  async check(request: IncomingMessage, target: UpgradeTarget): Promise<UpgradeDecision> {
     this.seen.push({ url: request.url, target });
     await new Promise((resolve) => setImmediate(resolve));
     const token = request.headers.authorization;
@@ -24,6 +24,8 @@ class TokenService {
     if (token === 'Bearer broken') throw new Error('database down');
     if (token === 'Bearer teapot') return 418;
     if (token === 'Bearer nonsense') return 200;
+    if (token === 'Bearer bad-headers') return { headers: { 'X-Count': { n: 1 } } } as unknown as UpgradeDecision;
+    if (token === 'Bearer cookie') return { headers: { 'Set-Cookie': ['sid=abc; HttpOnly', 'seen=1'], 'X-Who': 'adapter' } };
     return token === 'Bearer good';
   }
 }
@@ -44,7 +46,7 @@ class SecureGateway implements OnGatewayConnection {
 
 @WebSocketGateway<WsuiteGatewayOptions>({
   path: '/admin',
-  canUpgrade: (request) => (request.headers['x-role'] === 'admin' ? true : 403),
+  canUpgrade: (request) => (request.headers['x-role'] === 'admin' ? { headers: { 'X-Who': 'gateway', 'X-Role': 'admin' } } : 403),
 })
 class AdminGateway {
   @SubscribeMessage('hello')
@@ -93,11 +95,22 @@ describe.each(PLATFORMS)('connection-time auth on %s', (platform) => {
     const before = running.logger.from('WsuiteAdapter').filter((e) => e.level === 'error').length;
     expect((await refusal(running.url('/secure'), { authorization: 'Bearer broken' })).status).toBe(500);
     expect((await refusal(running.url('/secure'), { authorization: 'Bearer nonsense' })).status).toBe(500);
+    expect((await refusal(running.url('/secure'), { authorization: 'Bearer bad-headers' })).status).toBe(500);
     const errors = running.logger.from('WsuiteAdapter').filter((e) => e.level === 'error').slice(before);
     expect(errors.map((e) => String(e.message))).toEqual([
       expect.stringContaining('database down'),
-      expect.stringContaining('canUpgrade must return a boolean or an HTTP error status (400-599), got 200'),
+      expect.stringContaining('canUpgrade must return a boolean, { headers } or an HTTP error status (400-599), got 200'),
+      expect.stringContaining('got {"headers":{"X-Count":{"n":1}}}'),
     ]);
+  });
+
+  it('puts the headers of a { headers } decision on the 101; a later hook wins a name both set', async () => {
+    const peer = await Peer.open(running.url('/secure'), { headers: { authorization: 'Bearer cookie' } });
+    expect(peer.upgradeHeaders).toEqual(['Set-Cookie: sid=abc; HttpOnly', 'Set-Cookie: seen=1', 'X-Who: adapter']);
+    peer.terminate();
+    const admin = await Peer.open(running.url('/admin'), { headers: { authorization: 'Bearer cookie', 'x-role': 'admin' } });
+    expect(admin.upgradeHeaders).toEqual(['Set-Cookie: sid=abc; HttpOnly', 'Set-Cookie: seen=1', 'X-Who: gateway', 'X-Role: admin']);
+    admin.terminate();
   });
 
   it('runs the adapter hook and then the gateway hook: both must allow', async () => {

@@ -5,7 +5,7 @@
  * gets an `exception` frame and the connection stays open, see exceptions.test.ts).
  */
 import { MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
-import { runContractSuite, CONTRACT_LIMITS, CONTRACT_TOKEN } from '@wsuite/test-kit';
+import { runContractSuite, CONTRACT_LIMITS, CONTRACT_TOKEN, CONTRACT_USER } from '@wsuite/test-kit';
 import type { MessageParser, MessageSerializer, WsuiteGatewayOptions } from '@wsuite/nestjs-adapter';
 import { PLATFORMS, startApp } from './helpers/app';
 
@@ -26,7 +26,7 @@ class EchoGateway {
   path: '/guarded',
   messageParser: rawParser,
   messageSerializer: rawSerializer,
-  canUpgrade: (request) => request.headers['x-token'] === CONTRACT_TOKEN,
+  canUpgrade: (request) => request.headers['x-token'] === CONTRACT_TOKEN && { headers: { 'x-contract-user': CONTRACT_USER } },
 })
 class GuardedGateway {
   @SubscribeMessage('echo')
@@ -44,6 +44,6 @@ for (const platform of PLATFORMS) {
       });
       return { port: running.port, shutdown: () => running.close() };
     },
-    { plainHttpStatus: 404 },
+    { plainHttpStatus: 404, upgradeHeaders: true },
   );
 }

@@ -13,6 +13,8 @@ export interface Received {
 /** An open client. */
 export class Peer {
   readonly closed: Promise<{ code: number; reason: string }>;
+  /** The 101's headers, as `name: value` lines in the order they came (handshake headers left out). */
+  upgradeHeaders: string[] = [];
   private readonly queue: Received[] = [];
   private readonly waiting: Array<(message: Received) => void> = [];
 
@@ -31,6 +33,12 @@ export class Peer {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, protocols, options);
       const peer = new Peer(ws);
+      ws.once('upgrade', (response) => {
+        for (let i = 0; i < response.rawHeaders.length; i += 2) {
+          const name = response.rawHeaders[i];
+          if (!/^(upgrade|connection|sec-websocket-.*)$/i.test(name)) peer.upgradeHeaders.push(`${name}: ${response.rawHeaders[i + 1]}`);
+        }
+      });
       ws.once('open', () => resolve(peer));
       ws.once('unexpected-response', (_request, response) => {
         reject(new Error(`unexpected HTTP ${response.statusCode}`));
