@@ -822,6 +822,11 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
     this.parser.resume();
   }
 
+  /** @internal Read on from a socket whose reading stopped before the handshake, unless the application paused or an inflate is busy. */
+  _resumeInput(): void {
+    if (!this.userPaused && !this.inflater?.busy) this.socket.resume();
+  }
+
   /** A decompression ended: read on (unless paused by the application), then finish a close that waited for it. */
   private resumeAfterInflate(): void {
     if (!this.userPaused) {

@@ -29,6 +29,12 @@ export interface WebSocketRequestEvents {
 }
 
 /** Response headers only the handshake itself may set. */
+/**
+ * Most bytes kept from a client that sends before its request is answered (a client must wait
+ * for the 101); beyond it the socket is no longer read, and the rest waits in the kernel.
+ */
+const EARLY_DATA_LIMIT = 64 * 1024;
+
 const HANDSHAKE_HEADERS = new Set([
   'upgrade',
   'connection',
@@ -76,11 +82,25 @@ export class WebSocketRequest extends EventEmitter<WebSocketRequestEvents> {
   /** True once the socket ended or closed. */
   _socketIsClosing = false;
 
-  private readonly head: Buffer;
+  private head: Buffer;
+  /** Bytes read while the request waits for its answer; null until `_watchForHangUp()`. */
+  private early: Buffer[] | null = null;
+  private earlySize = 0;
   private deflate: ResolvedDeflate | null = null;
   private extensionOffers: ParsedExtension[] = [];
   private readonly onSocketGone = (): void => {
     this._socketIsClosing = true;
+  };
+  private readonly onEarlyData = (chunk: Buffer): void => {
+    this.early?.push(chunk);
+    this.earlySize += chunk.length;
+    if (this.earlySize >= EARLY_DATA_LIMIT) this.socket.pause();
+  };
+  // A client that half-closed can never send a frame (not even a close): its request is over.
+  // Destroying the socket frees its pending slot now rather than at the handshake timeout.
+  private readonly onHangUp = (): void => {
+    this._socketIsClosing = true;
+    if (!this._resolved) this.socket.destroy();
   };
   // Until the request is answered, socket errors (a reset, say) only mark it closing: Node removed
   // its own error listener before 'upgrade', so without this one a reset would crash the process.
@@ -107,6 +127,29 @@ export class WebSocketRequest extends EventEmitter<WebSocketRequestEvents> {
     this.socket.on('end', this.onSocketGone);
     this.socket.on('close', this.onSocketGone);
     this.socket.on('error', this.onSocketError);
+  }
+
+  /**
+   * @internal Read the socket while the application decides (the server calls this for a request
+   * not answered at once), so a client that hangs up is noticed when it does. Bytes the client
+   * sends meanwhile are kept (up to 64 KiB, then reading stops) and go to the connection first.
+   */
+  _watchForHangUp(): void {
+    if (this._resolved || this._socketIsClosing || this.early !== null) return;
+    this.early = [];
+    this.socket.removeListener('end', this.onSocketGone);
+    this.socket.on('end', this.onHangUp);
+    this.socket.on('data', this.onEarlyData);
+  }
+
+  /** Stop reading for the request; returns the bytes a connection must see first. */
+  private stopWatching(): Buffer {
+    const early = this.early;
+    if (early === null) return this.head;
+    this.early = null;
+    this.socket.removeListener('data', this.onEarlyData);
+    this.socket.removeListener('end', this.onHangUp);
+    return early.length === 0 ? this.head : Buffer.concat([this.head, ...early]);
   }
 
   /** Validate and parse the handshake. Throws a `HandshakeError` (with `httpCode`) if it is invalid. */
@@ -218,11 +261,18 @@ export class WebSocketRequest extends EventEmitter<WebSocketRequestEvents> {
     connection._setRemoteAddresses(this.remoteAddresses);
 
     this.removeSocketListeners();
+    const head = this.stopWatching();
     if (socketAlive) {
       // Bytes that came with the handshake go first, after the caller has had a chance to
       // attach listeners; socket data follows once the data listener resumes the socket.
-      const head = this.head;
-      if (head.length > 0) process.nextTick(() => connection.handleSocketData(head));
+      const stoppedReading = this.earlySize >= EARLY_DATA_LIMIT;
+      if (head.length > 0 || stoppedReading) {
+        process.nextTick(() => {
+          connection.handleSocketData(head);
+          // The rest of what the client sent early waits in the kernel, behind `head`.
+          if (stoppedReading) connection._resumeInput();
+        });
+      }
       connection._addSocketEventListeners();
     } else {
       process.nextTick(() => connection.drop(1006, 'TCP connection lost before handshake completed.', true));
@@ -243,6 +293,7 @@ export class WebSocketRequest extends EventEmitter<WebSocketRequestEvents> {
     const code = typeof status === 'number' ? status : 403;
     this._resolved = true;
     this.emit('requestResolved', this);
+    this.stopWatching();
     if (this._socketIsClosing) this.socket.destroy();
     else abortHandshake(this.socket, code, reason, extraHeaders);
     this.emit('requestRejected', this);

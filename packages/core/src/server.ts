@@ -343,6 +343,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     } else {
       request.reject(404, 'No handler is configured to accept the connection.');
     }
+    // The application answers later: meanwhile a client that hangs up must be noticed.
+    if (!request._resolved) request._watchForHangUp();
   }
 
   /**

@@ -5,8 +5,9 @@
  */
 import { Socket } from 'node:net';
 import { startServer, type TestServer } from '../helpers/raw-peer';
-import { ClientPool, echo, headOf, nextEvent, rawUpgrade, thrownBy, type RawExchange, type RawUpgradeOptions } from '../helpers/server-harness';
-import type { WebSocketRequest } from '../../src/request';
+import { ClientPool, echo, headOf, maskedFrame, nextEvent, rawUpgrade, thrownBy, type RawExchange, type RawUpgradeOptions } from '../helpers/server-harness';
+import { waitUntil } from '../helpers/integration-kit';
+import { WebSocketRequest } from '../../src/request';
 import { WebSocketConnection } from '../../src/connection';
 import type { SetCookie } from '../../src/protocol/cookies';
 
@@ -443,5 +444,104 @@ describe('a client reset while the request is pending', () => {
     await serverSocketClosed;
     expect(() => request.reject(400, 'too late')).not.toThrow();
     expect(request._resolved).toBe(true);
+  });
+});
+
+describe('a client that hangs up while its request waits for the application', () => {
+  it('is noticed at once: the socket closes and the request leaves pendingRequests, long before handshakeTimeout', async () => {
+    const server = await serve({ handshakeTimeout: 60000 });
+    server.wss.on('request', () => undefined);
+    const { request, exchange } = await pending(server);
+    expect(server.wss.pendingRequests).toEqual([request]);
+    const serverSocketClosed = nextEvent(request.socket, 'close');
+    exchange.socket.end();
+    await serverSocketClosed;
+    expect(request._socketIsClosing).toBe(true);
+    expect(server.wss.pendingRequests).toEqual([]);
+    expect(await exchange.response).toBe('');
+
+    // The application's late answer writes nothing and crashes nothing.
+    const connection = request.accept();
+    const [code] = await nextEvent<[number, string]>(connection, 'close');
+    expect(code).toBe(1006);
+    expect(server.wss.connections).toEqual([]);
+  });
+
+  it('a late reject after the hang-up neither throws nor writes', async () => {
+    const server = await holdingServer();
+    const { request, exchange } = await pending(server);
+    const serverSocketClosed = nextEvent(request.socket, 'close');
+    exchange.socket.end();
+    await serverSocketClosed;
+    expect(() => request.reject(401)).not.toThrow();
+    expect(await exchange.response).toBe('');
+  });
+
+  it('keeps what the client sent before the 101 and delivers it first, in order, after a late accept', async () => {
+    const server = await holdingServer();
+    const { request, exchange } = await pending(server, { head: maskedFrame(0x1, 'one') });
+    exchange.socket.write(maskedFrame(0x1, 'two'));
+    exchange.socket.write(maskedFrame(0x1, 'three'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const connection = request.accept();
+    const got: string[] = [];
+    connection.on('message', (m) => got.push(m.type === 'utf8' ? m.utf8Data : 'binary'));
+    exchange.socket.write(maskedFrame(0x1, 'four'));
+    await waitUntil(() => got.length === 4, 5000, 'four messages');
+    expect(got).toEqual(['one', 'two', 'three', 'four']);
+  });
+
+  it('stops reading after 64 KiB sent before the 101, and delivers all of it after a late accept', async () => {
+    const server = await serve({ maxReceivedFrameSize: 1 << 20, maxReceivedMessageSize: 1 << 20 });
+    server.wss.on('request', () => undefined);
+    const { request, exchange } = await pending(server);
+    const frames = Array.from({ length: 40 }, (_, i) => maskedFrame(0x2, Buffer.alloc(8192, i)));
+    for (const frame of frames) exchange.socket.write(frame);
+    // 320 KiB offered: the server keeps at most 64 KiB plus one socket read; the rest waits in the kernel.
+    await waitUntil(() => request.socket.isPaused(), 5000, 'the server to stop reading');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(request.socket.bytesRead).toBeLessThan(200 * 1024);
+    const connection = request.accept();
+    const got: number[] = [];
+    connection.on('message', (m) => {
+      if (m.type !== 'binary') return;
+      const data = m.binaryData;
+      if (data.length === 8192 && data.every((b) => b === data[0])) got.push(data[0]);
+    });
+    await waitUntil(() => got.length === 40, 5000, 'forty messages');
+    expect(got).toEqual(frames.map((_, i) => i));
+  });
+
+  it('is not read before the answer when the application answers at once', async () => {
+    const watch = jest.spyOn(WebSocketRequest.prototype, '_watchForHangUp');
+    try {
+      const server = await serve();
+      server.wss.on('request', (request) => {
+        if (request.resource === '/now') request.accept();
+        else setImmediate(() => request.accept());
+      });
+      await (await pending(server, { path: '/now' })).exchange.head();
+      expect(watch).not.toHaveBeenCalled();
+      await (await pending(server, { path: '/later' })).exchange.head();
+      expect(watch).toHaveBeenCalledTimes(1);
+    } finally {
+      watch.mockRestore();
+    }
+  });
+
+  it('a connection paused by the application at accept stays paused after a stop in reading', async () => {
+    const server = await serve();
+    server.wss.on('request', () => undefined);
+    const { request, exchange } = await pending(server);
+    for (let i = 0; i < 20; i++) exchange.socket.write(maskedFrame(0x2, Buffer.alloc(8192, i)));
+    await waitUntil(() => request.socket.isPaused(), 5000, 'the server to stop reading');
+    const connection = request.accept();
+    connection.pause();
+    let count = 0;
+    connection.on('message', () => count++);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(count).toBe(0);
+    connection.resume();
+    await waitUntil(() => count === 20, 5000, 'twenty messages');
   });
 });
