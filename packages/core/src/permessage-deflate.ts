@@ -26,7 +26,10 @@ export interface DeflateOptions {
   memLevel: number;
   /** Messages smaller than this many bytes are sent uncompressed. @default 1024 */
   threshold: number;
-  /** Process-wide cap on zlib jobs running at once. @default 10 */
+  /**
+   * Cap on zlib jobs running at once, shared by every connection in the process configured with
+   * the same value (so one server's setting never changes another's). @default 10
+   */
   concurrencyLimit: number;
 }
 
@@ -45,11 +48,12 @@ export class InflatedTooLargeError extends Error {
 type Job = () => void;
 const noop = (): void => undefined;
 
-/** Runs at most `limit` zlib jobs at once across the process, in arrival order. */
-class Limiter {
+/** Runs at most `limit` zlib jobs at once, in arrival order. */
+export class ZlibLimiter {
   private running = 0;
   private readonly waiting: Job[] = [];
-  limit = DEFLATE_DEFAULTS.concurrencyLimit;
+
+  constructor(readonly limit: number) {}
 
   run(job: (done: () => void) => void): void {
     const start = (): void => {
@@ -72,8 +76,17 @@ class Limiter {
   }
 }
 
-/** The limiter shared by every connection of the process. */
-export const zlibLimiter = new Limiter();
+const limiters = new Map<number, ZlibLimiter>();
+
+/** The limiter shared by every connection of the process whose `concurrencyLimit` is `limit`. */
+export function zlibLimiterFor(limit: number): ZlibLimiter {
+  let limiter = limiters.get(limit);
+  if (limiter === undefined) {
+    limiter = new ZlibLimiter(limit);
+    limiters.set(limit, limiter);
+  }
+  return limiter;
+}
 
 /** Compression state of one connection. */
 export class PerMessageDeflate {
@@ -81,6 +94,7 @@ export class PerMessageDeflate {
   readonly params: DeflateParams;
   private readonly isServer: boolean;
   private readonly options: DeflateOptions;
+  private readonly limiter: ZlibLimiter;
   private deflate: DeflateRaw | null = null;
   private inflate: InflateRaw | null = null;
   private closed = false;
@@ -91,7 +105,7 @@ export class PerMessageDeflate {
     this.params = params;
     this.isServer = isServer;
     this.options = options;
-    zlibLimiter.limit = options.concurrencyLimit;
+    this.limiter = zlibLimiterFor(options.concurrencyLimit);
   }
 
   /** Whether a message of `length` bytes should be compressed before sending. */
@@ -119,7 +133,7 @@ export class PerMessageDeflate {
 
   /** Compress one whole message; `callback` gets the payload to send with RSV1 set. */
   compress(data: Buffer, callback: (error: Error | null, result?: Buffer) => void): void {
-    zlibLimiter.run((done) => {
+    this.limiter.run((done) => {
       if (this.closed) {
         done();
         callback(new Error('The connection closed before the message was compressed.'));
@@ -178,7 +192,7 @@ export class PerMessageDeflate {
    * {@link InflatedTooLargeError} as soon as the output passes `maxSize` bytes.
    */
   decompress(data: Buffer, maxSize: number, callback: (error: Error | null, result?: Buffer) => void): void {
-    zlibLimiter.run((done) => {
+    this.limiter.run((done) => {
       if (this.closed) {
         done();
         callback(new Error('The connection closed before the message was decompressed.'));

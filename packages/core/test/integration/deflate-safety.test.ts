@@ -9,7 +9,7 @@ import { startServer, RawPeer, type TestServer } from '../helpers/raw-peer';
 import { EvilServer, acceptResponse, type EvilPeer, type FrameSpec } from '../helpers/evil-server';
 import { waitUntil, delay } from '../helpers/integration-kit';
 import { AsyncQueue, Cleanup, compressibleText, connectOurs, deflateMessage, inflateMessage, randomData, type OurClient } from '../helpers/deflate-kit';
-import { PerMessageDeflate, zlibLimiter, DEFLATE_DEFAULTS } from '../../src/permessage-deflate';
+import { PerMessageDeflate, zlibLimiterFor, DEFLATE_DEFAULTS, type ZlibLimiter } from '../../src/permessage-deflate';
 import type { Message, WebSocketConnection } from '../../src/connection';
 
 const TEXT = 0x1;
@@ -24,8 +24,19 @@ const GiB = 1024 * MiB;
 const cleanup = new Cleanup();
 afterEach(async () => {
   await cleanup.run();
-  zlibLimiter.limit = DEFLATE_DEFAULTS.concurrencyLimit;
 });
+
+/** The limiter of connections with the default `concurrencyLimit`, which these tests use. */
+const zlibLimiter = zlibLimiterFor(DEFLATE_DEFAULTS.concurrencyLimit);
+
+/** Take every slot of `limiter`, so the next zlib job waits; returns the release of them all. */
+function occupy(limiter: ZlibLimiter): () => void {
+  const releases: Array<() => void> = [];
+  for (let i = 0; i < limiter.limit; i++) limiter.run((done) => releases.push(done));
+  return () => {
+    for (const done of releases.splice(0)) done();
+  };
+}
 
 interface Served extends TestServer {
   connections: AsyncQueue<WebSocketConnection>;
@@ -338,12 +349,8 @@ describe('connections that end while zlib is working', () => {
     const connection = await server.connections.next('connection');
     const received: Message[] = [];
     connection.on('message', (m) => received.push(m));
-    // Occupy the only zlib slot: the next compressed message has to wait.
-    zlibLimiter.limit = 1;
-    let release!: () => void;
-    zlibLimiter.run((done) => {
-      release = done;
-    });
+    // Occupy every zlib slot: the next compressed message has to wait.
+    const release = occupy(zlibLimiter);
     cleanup.add(null, () => release());
     writeClientFrames(peer, [{ opcode: TEXT, payload: deflateMessage('first'), rsv1: true }]);
     await waitUntil(() => zlibLimiter.pending === 1, 5000, 'the message to wait for zlib');
@@ -365,11 +372,7 @@ describe('connections that end while zlib is working', () => {
     const events: string[] = [];
     connection.on('message', (m) => events.push(`message ${m.type === 'utf8' ? m.utf8Data : ''}`));
     connection.on('close', (code) => events.push(`close ${code}`));
-    zlibLimiter.limit = 1;
-    let release!: () => void;
-    zlibLimiter.run((done) => {
-      release = done;
-    });
+    const release = occupy(zlibLimiter);
     cleanup.add(null, () => release());
     writeClientFrames(peer, [{ opcode: TEXT, payload: deflateMessage('sent before the close'), rsv1: true }]);
     await waitUntil(() => zlibLimiter.pending === 1, 5000, 'the message to wait for zlib');
@@ -409,11 +412,7 @@ describe('connections that end while zlib is working', () => {
       const events: string[] = [];
       connection.on('message', () => events.push('message'));
       connection.on('close', (code) => events.push(`close ${code}`));
-      zlibLimiter.limit = 1;
-      let release!: () => void;
-      zlibLimiter.run((done) => {
-        release = done;
-      });
+      const release = occupy(zlibLimiter);
       writeClientFrames(peer, [{ opcode: TEXT, payload: deflateMessage('late'), rsv1: true }]);
       await waitUntil(() => zlibLimiter.pending === 1, 5000, 'the message to wait for zlib');
       connection.drop(1001, 'going', skipCloseFrame);
@@ -422,7 +421,6 @@ describe('connections that end while zlib is working', () => {
       await delay(20);
       expect(events).toEqual(['close 1001']);
       expect(connection.closeReasonCode).toBe(1001);
-      zlibLimiter.limit = DEFLATE_DEFAULTS.concurrencyLimit;
     }
   });
 

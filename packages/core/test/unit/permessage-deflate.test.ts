@@ -1,5 +1,5 @@
 import { deflateRawSync, inflateRawSync, constants } from 'node:zlib';
-import { PerMessageDeflate, InflatedTooLargeError, DEFLATE_DEFAULTS, zlibLimiter } from '../../src/permessage-deflate';
+import { PerMessageDeflate, InflatedTooLargeError, DEFLATE_DEFAULTS, zlibLimiterFor } from '../../src/permessage-deflate';
 import type { DeflateParams } from '../../src/protocol/deflate-negotiation';
 
 const params = (overrides: Partial<DeflateParams> = {}): DeflateParams => ({
@@ -86,11 +86,15 @@ describe('PerMessageDeflate', () => {
     const contexts = Array.from({ length: 6 }, () => new PerMessageDeflate(params(), true, options));
     const order: number[] = [];
     const jobs = contexts.map((pmd, i) => compress(pmd, Buffer.alloc(50000, i)).then(() => order.push(i)));
-    expect(zlibLimiter.pending).toBe(4);
-    await Promise.all(jobs);
+    expect(zlibLimiterFor(2).pending).toBe(4);
+    // Contexts configured with another limit have their own slots: this job does not wait.
+    const other = new PerMessageDeflate(params(), true, { ...DEFLATE_DEFAULTS, concurrencyLimit: 3 });
+    const otherJob = compress(other, Buffer.alloc(50000, 9));
+    expect(zlibLimiterFor(3).pending).toBe(0);
+    expect(zlibLimiterFor(2).pending).toBe(4);
+    await Promise.all([...jobs, otherJob]);
     expect(order.sort()).toEqual([0, 1, 2, 3, 4, 5]);
-    for (const pmd of contexts) pmd.close();
-    zlibLimiter.limit = DEFLATE_DEFAULTS.concurrencyLimit;
+    for (const pmd of [...contexts, other]) pmd.close();
   });
 
   it.each([
@@ -104,7 +108,7 @@ describe('PerMessageDeflate', () => {
     const job = kind === 'compress' ? compress(pmd, input) : decompress(pmd, input.subarray(0, input.length - 4));
     pmd.close();
     await expect(job).rejects.toThrow('closed');
-    expect(zlibLimiter.pending).toBe(0);
+    expect(zlibLimiterFor(DEFLATE_DEFAULTS.concurrencyLimit).pending).toBe(0);
     // The slot is free: another context still gets its turn.
     const other = new PerMessageDeflate(params(), true, DEFLATE_DEFAULTS);
     await expect(compress(other, Buffer.from('after'))).resolves.toBeInstanceOf(Buffer);
