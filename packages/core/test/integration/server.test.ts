@@ -499,7 +499,18 @@ describe('broadcast', () => {
     expect(server.wss.connections).toHaveLength(4);
 
     const text = 'abcdefghij'.repeat(500) + '✓';
+    // Framed once, as one buffer: each socket writes a single piece, not two per fragment.
+    const handed: Array<readonly Buffer[]> = [];
+    for (const connection of server.wss.connections) {
+      const original = connection.sendEncodedFrames.bind(connection);
+      jest.spyOn(connection, 'sendEncodedFrames').mockImplementation((frames, cb) => {
+        handed.push(frames);
+        return original(frames, cb);
+      });
+    }
     const received = await allReceive(clients, () => server.wss.broadcast(text));
+    expect(handed).toHaveLength(4);
+    for (const frames of handed) expect(frames).toEqual([handed[0][0]]);
     expect(received.map((m) => [m.data.toString(), m.isBinary])).toEqual(Array(3).fill([text, false]));
 
     const frames = await peer.waitFor((f) => f.some((frame) => frame.fin));
