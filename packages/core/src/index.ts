@@ -49,7 +49,7 @@ export { BufferList } from './buffer-list';
 export type { BufferListLike } from './buffer-list';
 export { SERVER_DEFAULTS, SERVER_OPTION_KEYS, CLIENT_CONNECTION_DEFAULTS, validateConnectionConfig, validateServerLimits } from './config';
 export { runConnectionHandler, closeWithInternalError, toError } from './handler-runner';
-export type { ConnectionErrorHandler } from './handler-runner';
+export type { ConnectionErrorHandler, RunHandlerOptions } from './handler-runner';
 export type { AllowedOrigins, BufferOverflowPolicy, ConnectionConfig, MountableServer, ResolvedServerConfig, ServerConfig } from './config';
 export type { Deprecation } from './deprecation';
 export type { DebugLogger } from './debug';

@@ -40,6 +40,11 @@ function fixture(upgradeRequired: boolean): ContractFixtureFactory {
     wsx.ws(app, '/throws', () => {
       throw new Error('handler failed');
     });
+    wsx.ws(app, '/listener-throws', (connection) => {
+      connection.on('message', () => {
+        throw new Error('listener failed');
+      });
+    });
     const onError: ErrorRequestHandler = (_error, _req, res, _next) => {
       res.status(500).json({ error: 'internal' });
     };
@@ -57,5 +62,5 @@ function fixture(upgradeRequired: boolean): ContractFixtureFactory {
   };
 }
 
-runContractSuite('express-middleware', fixture(false), { params: true, throws: true, plainHttpStatus: 404, upgradeHeaders: true });
-runContractSuite('express-middleware (upgradeRequired)', fixture(true), { params: true, throws: true, plainHttpStatus: 426, upgradeHeaders: true });
+runContractSuite('express-middleware', fixture(false), { params: true, throws: true, plainHttpStatus: 404, upgradeHeaders: true, listenerThrows: true });
+runContractSuite('express-middleware (upgradeRequired)', fixture(true), { params: true, throws: true, plainHttpStatus: 426, upgradeHeaders: true, listenerThrows: true });

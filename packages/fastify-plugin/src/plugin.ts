@@ -5,10 +5,10 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { CloseCode, WebSocketServer, abortHandshake, createUpgradeResponse, type WebSocketConnection } from '@wsuite/core';
+import { CloseCode, WebSocketServer, abortHandshake, createUpgradeResponse, runConnectionHandler, type WebSocketConnection } from '@wsuite/core';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { createErrorReporter, defaultErrorHandler, routeListenerErrors } from './errors';
+import { defaultErrorHandler } from './errors';
 import { injectWebSocket } from './inject-ws';
 import { resolvePluginOptions } from './options';
 import { isWebSocketRoute, wrapWebSocketRoute } from './route';
@@ -60,15 +60,9 @@ const plugin: FastifyPluginAsync<FastifyWebSocketOptions> = async function fasti
           request.log.error({ err: error }, 'WebSocket handshake failed');
           return;
         }
-        const report = createErrorReporter(errorHandler, instance, connection, request);
-        connection.on('error', report);
-        routeListenerErrors(connection, report);
-        try {
-          const result = route.handler.call(instance, connection, request);
-          if (isThenable(result)) result.then(undefined, report);
-        } catch (error) {
-          report(error);
-        }
+        runConnectionHandler(connection, () => route.handler.call(instance, connection, request), (error) => errorHandler.call(instance, error, connection, request), {
+          onErrorHandlerFailure: (failure) => request.log.error({ err: failure }, 'WebSocket errorHandler threw'),
+        });
       }, upgradeOptions);
     },
   };
@@ -137,10 +131,6 @@ function addressChain(request: FastifyRequest): string[] | undefined {
   const ips = request.ips;
   const chain = ips && ips.length > 0 ? [...ips].reverse() : [request.ip];
   return chain.every((address) => typeof address === 'string') ? chain : undefined;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
 /**

@@ -27,8 +27,13 @@ runContractSuite(
     app.get('/throws', { websocket: true }, () => {
       throw new Error('handler failed');
     });
+    app.get('/listener-throws', { websocket: true }, (connection) => {
+      connection.on('message', () => {
+        throw new Error('listener failed');
+      });
+    });
     await app.listen({ port: 0, host: '127.0.0.1' });
     return { port: (app.server.address() as AddressInfo).port, shutdown: () => app.close().then(() => undefined) };
   },
-  { params: true, throws: true, plainHttpStatus: 426, upgradeHeaders: true },
+  { params: true, throws: true, plainHttpStatus: 426, upgradeHeaders: true, listenerThrows: true },
 );

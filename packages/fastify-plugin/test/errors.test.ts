@@ -96,7 +96,7 @@ describe('error handling', () => {
     });
     await app.ready();
     await closeOf(await app.injectWS('/string'));
-    expect(reported.map((r) => r.message)).toEqual(['plain string']);
+    expect(reported.map((r) => r.message)).toEqual(['Non-error thrown: plain string']);
   });
 
   it('sends socket errors (a reset on the established connection) to errorHandler', async () => {

@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import { Logger, type INestApplicationContext, type WsMessageHandler } from '@nestjs/common';
 import { AbstractWsAdapter, type BaseWsInstance } from '@nestjs/websockets';
 import { defer, Subject, takeUntil, type Observable } from 'rxjs';
-import { abortHandshake, CloseCode, WebSocketServer, type Message, type WebSocketConnection, type WebSocketRequest } from '@wsuite/core';
+import { abortHandshake, closeWithInternalError, CloseCode, runConnectionHandler, WebSocketServer, type Message, type WebSocketConnection, type WebSocketRequest } from '@wsuite/core';
 import { checkAdapterOptions, resolveGateway, type ResolvedGateway, type WsuiteAdapterOptions, type WsuiteGatewayOptions } from './options';
 import { defaultMessageParser, defaultMessageSerializer, EXCEPTION_EVENT, isParsedMessage, type InvalidMessagePayload } from './messages';
 import { requestPath } from './paths';
@@ -221,12 +221,18 @@ export class WsuiteAdapter extends AbstractWsAdapter<GatewayServer, GatewayClien
     // Nest's exception filters call client.emit('exception', payload): a listener on that local
     // event sends it to the peer, leaving core's own events untouched.
     (client as unknown as EventEmitter).on(EXCEPTION_EVENT, (payload: unknown) => this.reply(client, state, { event: EXCEPTION_EVENT, data: payload }));
-    try {
-      for (const callback of gateway.onConnect) callback(client, request.httpRequest);
-    } catch (error) {
-      this.logger.error(`Connection handler failed on ${gateway.settings.path}: ${String(error)}`);
-      client.close(CloseCode.InternalError);
-    }
+    // A throw from handleConnection or from a listener it attached, or a socket error: logged, 1011.
+    runConnectionHandler(
+      client,
+      () => {
+        for (const callback of gateway.onConnect) callback(client, request.httpRequest);
+      },
+      (error) => {
+        this.logger.error(`Connection handler failed on ${gateway.settings.path}: ${String(error)}`);
+        closeWithInternalError(client);
+      },
+      { onErrorHandlerFailure: (failure) => this.logger.error(`Logging failed on ${gateway.settings.path}: ${String(failure)}`) },
+    );
   }
 
   private dispatch(client: WebSocketConnection, state: Client, message: Message): void {

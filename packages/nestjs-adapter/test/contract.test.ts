@@ -2,9 +2,11 @@
  * The shared adapter contract, on a Nest app (Express and Fastify) whose gateways echo raw
  * frames: `/echo`, and `/guarded` behind the adapter's connection-time auth (401 without the
  * token). No `/params/:id` (gateway paths are exact) and no `/throws` (a throwing message handler
- * gets an `exception` frame and the connection stays open, see exceptions.test.ts).
+ * gets an `exception` frame and the connection stays open, see exceptions.test.ts). A listener
+ * that `handleConnection` attaches and that throws closes with 1011, as in every adapter.
  */
-import { MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
+import { MessageBody, SubscribeMessage, WebSocketGateway, type OnGatewayConnection } from '@nestjs/websockets';
+import type { WebSocketConnection } from '@wsuite/core';
 import { runContractSuite, CONTRACT_LIMITS, CONTRACT_TOKEN, CONTRACT_USER } from '@wsuite/test-kit';
 import type { MessageParser, MessageSerializer, WsuiteGatewayOptions } from '@wsuite/nestjs-adapter';
 import { PLATFORMS, startApp } from './helpers/app';
@@ -35,15 +37,24 @@ class GuardedGateway {
   }
 }
 
+@WebSocketGateway<WsuiteGatewayOptions>({ path: '/listener-throws', messageParser: rawParser, messageSerializer: rawSerializer })
+class ListenerThrowsGateway implements OnGatewayConnection {
+  handleConnection(client: WebSocketConnection): void {
+    client.on('message', () => {
+      throw new Error('listener failed');
+    });
+  }
+}
+
 for (const platform of PLATFORMS) {
   runContractSuite(
     `nestjs-adapter on ${platform}`,
     async () => {
-      const running = await startApp(platform, [EchoGateway, GuardedGateway], {
+      const running = await startApp(platform, [EchoGateway, GuardedGateway, ListenerThrowsGateway], {
         adapter: { maxReceivedFrameSize: CONTRACT_LIMITS, maxReceivedMessageSize: CONTRACT_LIMITS },
       });
       return { port: running.port, shutdown: () => running.close() };
     },
-    { plainHttpStatus: 404, upgradeHeaders: true },
+    { plainHttpStatus: 404, upgradeHeaders: true, listenerThrows: true },
   );
 }

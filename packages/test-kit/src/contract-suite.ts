@@ -10,6 +10,8 @@
  * - `/params/:id` (capability `params`): on open, sends `{"id": <id>, "q": <query q>}` as JSON;
  * - `/throws` (capability `throws`): its handler throws; the connection closes with 1011 and
  *   the server keeps serving;
+ * - `/listener-throws` (capability `listenerThrows`): its handler adds a `message` listener that
+ *   throws; the first message closes the connection with 1011 and the server keeps serving;
  * and is configured with `maxReceivedFrameSize` and `maxReceivedMessageSize` = CONTRACT_LIMITS.
  */
 import WebSocket from 'ws';
@@ -37,6 +39,8 @@ export interface ContractCapabilities {
   params?: boolean;
   /** `/throws` exists. */
   throws?: boolean;
+  /** `/listener-throws` exists. */
+  listenerThrows?: boolean;
   /** Status a plain HTTP GET to `/echo` gets (426 when the route is WebSocket-only). */
   plainHttpStatus?: number;
   /** Headers the framework's auth set on its response go out with the 101. */
@@ -220,6 +224,18 @@ export function runContractSuite(name: string, start: ContractFixtureFactory, ca
         const d = track(await open(`${base}/echo`));
         d.ws.send('alive');
         await until(() => d.messages[0], 'echo after a throwing handler');
+        expect(d.messages[0].data.toString()).toBe('alive');
+      });
+    }
+
+    if (capabilities.listenerThrows) {
+      it('closes with 1011 when a listener on the connection throws, and keeps serving', async () => {
+        const c = track(await open(`${base}/listener-throws`));
+        c.ws.send('boom');
+        expect((await c.closed).code).toBe(1011);
+        const d = track(await open(`${base}/echo`));
+        d.ws.send('alive');
+        await until(() => d.messages[0], 'echo after a throwing listener');
         expect(d.messages[0].data.toString()).toBe('alive');
       });
     }

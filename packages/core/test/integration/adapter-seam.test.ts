@@ -108,6 +108,62 @@ describe('adapter seam', () => {
       expect(closed.code).toBe(1011);
     });
 
+    it('routes a throw from a listener on the connection to the error handler; the next frames are still read', async () => {
+      const seen: string[] = [];
+      onUpgrade = (req, socket, head) =>
+        wss.handleUpgrade(req, socket, head, (request) => {
+          const connection = request.accept();
+          runConnectionHandler(
+            connection,
+            () =>
+              connection.on('message', (message) => {
+                if (message.type === 'utf8' && message.utf8Data === 'boom') throw new Error('listener failed');
+                connection.sendUTF(message.type === 'utf8' ? `echo ${message.utf8Data}` : 'binary');
+              }),
+            (error) => seen.push(error.message),
+          );
+        });
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+      await new Promise((resolve) => ws.on('open', resolve));
+      const replies: string[] = [];
+      ws.on('message', (data) => replies.push(String(data)));
+      // The frame after the throwing one is still parsed and delivered.
+      ws.send('boom');
+      ws.send('after');
+      await new Promise<void>((resolve) => {
+        const check = (): void => (replies.length > 0 ? resolve() : void setTimeout(check, 5));
+        check();
+      });
+      expect(seen).toEqual(['listener failed']);
+      expect(replies).toEqual(['echo after']);
+      ws.close();
+    });
+
+    it('tells onErrorHandlerFailure when the error handler throws, then closes with 1011', async () => {
+      const failures: Array<[string, string]> = [];
+      onUpgrade = (req, socket, head) =>
+        wss.handleUpgrade(req, socket, head, (request) => {
+          const connection = request.accept();
+          runConnectionHandler(
+            connection,
+            () => {
+              throw new Error('first');
+            },
+            () => {
+              throw new Error('second');
+            },
+            { onErrorHandlerFailure: (failure, error) => failures.push([(failure as Error).message, error.message]) },
+          );
+        });
+      const code = await new Promise<number>((resolve) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+        ws.on('close', (c) => resolve(c));
+        ws.on('error', () => undefined);
+      });
+      expect(code).toBe(1011);
+      expect(failures).toEqual([['second', 'first']]);
+    });
+
     it('closes with 1011 when the error handler itself throws', async () => {
       const spy = jest.spyOn(console, 'error').mockImplementation(() => undefined);
       const closed = await open(() => {

@@ -5,7 +5,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { runContractSuite, CONTRACT_LIMITS, CONTRACT_TOKEN, CONTRACT_USER } from '@wsuite/test-kit';
-import { WebSocketServer, WebSocketRouter, type WebSocketConnection } from '@wsuite/core';
+import { WebSocketServer, WebSocketRouter, closeWithInternalError, runConnectionHandler, type WebSocketConnection } from '@wsuite/core';
 
 function echo(connection: WebSocketConnection): void {
   connection.on('message', (m) => (m.type === 'utf8' ? connection.sendUTF(m.utf8Data) : connection.sendBytes(m.binaryData)));
@@ -29,6 +29,16 @@ runContractSuite(
       const id = /^\/params\/([^/]+)$/.exec(request.resourceURL.pathname ?? '')?.[1];
       request.accept().sendUTF(JSON.stringify({ id, q: request.resourceURL.query.q }));
     });
+    router.mount('/listener-throws', null, (request) => {
+      const connection = request.accept();
+      runConnectionHandler(
+        connection,
+        () => connection.on('message', () => {
+          throw new Error('listener failed');
+        }),
+        () => closeWithInternalError(connection),
+      );
+    });
     router.mount('/throws', null, (request) => {
       const connection = request.accept();
       try {
@@ -46,5 +56,5 @@ runContractSuite(
       },
     };
   },
-  { params: true, throws: true, plainHttpStatus: 426, upgradeHeaders: true },
+  { params: true, throws: true, plainHttpStatus: 426, upgradeHeaders: true, listenerThrows: true },
 );
