@@ -28,13 +28,13 @@ export interface WebSocketRequestEvents {
   requestRejected: [request: WebSocketRequest];
 }
 
-/** Response headers only the handshake itself may set. */
 /**
  * Most bytes kept from a client that sends before its request is answered (a client must wait
  * for the 101); beyond it the socket is no longer read, and the rest waits in the kernel.
  */
 const EARLY_DATA_LIMIT = 64 * 1024;
 
+/** Response headers only the handshake itself may set. */
 const HANDSHAKE_HEADERS = new Set([
   'upgrade',
   'connection',
@@ -82,7 +82,7 @@ export class WebSocketRequest extends EventEmitter<WebSocketRequestEvents> {
   /** True once the socket ended or closed. */
   _socketIsClosing = false;
 
-  private head: Buffer;
+  private readonly head: Buffer;
   /** Bytes read while the request waits for its answer; null until `_watchForHangUp()`. */
   private early: Buffer[] | null = null;
   private earlySize = 0;
