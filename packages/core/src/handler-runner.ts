@@ -37,7 +37,10 @@ export function toError(reason: unknown): Error {
  * `options.onErrorHandlerFailure` and the connection closes with 1011.
  */
 export function runConnectionHandler(connection: WebSocketConnection, invoke: () => unknown, onError: ConnectionErrorHandler, options: RunHandlerOptions = {}): void {
+  if (typeof invoke !== 'function') throw new TypeError('runConnectionHandler() needs the function that runs the handler as its second argument.');
+  if (typeof onError !== 'function') throw new TypeError('runConnectionHandler() needs an error handler function as its third argument.');
   const onFailure = options.onErrorHandlerFailure ?? logFailure;
+  if (typeof onFailure !== 'function') throw new TypeError('runConnectionHandler(): onErrorHandlerFailure must be a function.');
   const report = (reason: unknown): void => {
     const error = toError(reason);
     try {

@@ -164,6 +164,15 @@ describe('adapter seam', () => {
       expect(failures).toEqual([['second', 'first']]);
     });
 
+    it('refuses arguments that are not functions with a TypeError', () => {
+      const connection = {} as WebSocketConnection;
+      expect(() => runConnectionHandler(connection, 'handler' as never, () => undefined)).toThrow(new TypeError('runConnectionHandler() needs the function that runs the handler as its second argument.'));
+      expect(() => runConnectionHandler(connection, () => undefined, null as never)).toThrow(new TypeError('runConnectionHandler() needs an error handler function as its third argument.'));
+      expect(() => runConnectionHandler(connection, () => undefined, () => undefined, { onErrorHandlerFailure: 1 as never })).toThrow(
+        new TypeError('runConnectionHandler(): onErrorHandlerFailure must be a function.'),
+      );
+    });
+
     it('closes with 1011 when the error handler itself throws', async () => {
       const spy = jest.spyOn(console, 'error').mockImplementation(() => undefined);
       const closed = await open(() => {
