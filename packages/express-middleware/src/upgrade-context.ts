@@ -45,6 +45,19 @@ export function beginUpgrade(req: IncomingMessage, context: UpgradeContext): voi
   req.method = WEBSOCKET_METHOD;
 }
 
+/**
+ * The handshake is done: `req` stays with the connection (its handler and error handler get it),
+ * so it lets go of what only routing needed (the upgrade state, the stand-in response `req.res`
+ * and the router's `req.next`, whose closure holds the whole chain) instead of holding them for
+ * the connection's life.
+ */
+export function endUpgrade(req: IncomingMessage): void {
+  const routed = req as WithContext & { res?: unknown; next?: unknown };
+  routed[CONTEXT] = undefined;
+  routed.res = undefined;
+  routed.next = undefined;
+}
+
 /** The upgrade state of `req`, if it is an upgrade request being routed. */
 export function getUpgradeContext(req: IncomingMessage): UpgradeContext | undefined {
   return (req as WithContext)[CONTEXT];

@@ -6,7 +6,7 @@ import type { IRouter, NextFunction, Request, RequestHandler, Response } from 'e
 import { abortHandshake, type WebSocketRequest } from '@wsuite/core';
 import type { RouteConfig } from './options';
 import { runHandler, type WebSocketRouteHandler } from './run-handler';
-import { getUpgradeContext, isWebSocketUpgrade, WEBSOCKET_METHOD } from './upgrade-context';
+import { endUpgrade, getUpgradeContext, isWebSocketUpgrade, WEBSOCKET_METHOD } from './upgrade-context';
 
 /** Register `path` on `router`: `middleware` run on the upgrade request, then `handler` on the connection. */
 export function addWebSocketRoute(router: IRouter, path: string, config: RouteConfig, middleware: RequestHandler[], handler: WebSocketRouteHandler): void {
@@ -51,6 +51,7 @@ function acceptUpgrade(req: Request, _res: Response, next: NextFunction, config:
     upgrade.release();
     const connection = request.accept(protocol, undefined, undefined, headers);
     context.handOver();
+    endUpgrade(req);
     runHandler(handler, connection, req, config.errorHandler);
   }, upgradeOptions);
 }
