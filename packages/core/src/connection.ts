@@ -947,8 +947,9 @@ export class WebSocketConnection extends EventEmitter<WebSocketConnectionEvents>
       return;
     }
     if (this.state === 'open') this.connected = false;
-    // Answer the FIN with ours; the socket closes once both are sent.
-    this.socket.end();
+    // Answer the FIN with ours (unless already sent: a second end() costs an Error); the socket
+    // closes once both are sent.
+    if (!this.socket.writableEnded) this.socket.end();
   }
 
   /** The socket closed: the connection is closed. */

@@ -51,6 +51,17 @@ describe('connection state properties', () => {
     expect(Object.fromEntries(BOOLEANS.map((name) => [name, connection[name]]))).toEqual(initial);
   });
 
+  it('end the socket once in a close handshake: the peer\'s FIN after ours is not answered by a second end()', async () => {
+    const { connection, client } = await connected();
+    const end = jest.spyOn(connection.socket, 'end');
+    const closed = new Promise((resolve) => connection.socket.once('close', resolve));
+    client.close(1000, 'bye');
+    await closed;
+    // A second end() on an ended socket would also build an ERR_STREAM_ALREADY_FINISHED error.
+    expect(end).toHaveBeenCalledTimes(1);
+    expect(connection.receivedEnd).toBe(true);
+  });
+
   it('track the close: connected false, closeEventEmitted true, code and description set', async () => {
     const { connection, client } = await connected();
     const closed = new Promise<[number, string]>((resolve) => connection.on('close', (code, description) => resolve([code, description])));
