@@ -25,9 +25,20 @@ const SERVERS = {
   'ws+bufferutil': { script: 'ws.js', label: 'ws + bufferutil', unset: ['WS_NO_BUFFER_UTIL', 'WS_NO_UTF_8_VALIDATE'] },
   websocket: { script: 'websocket.js', label: 'websocket (WebSocket-Node)' },
   net: { script: 'net.js', label: 'raw net echo' },
+  'fastify+wsuite': { script: 'fastify.js', label: 'Fastify + @wsuite/fastify-plugin', env: { BENCH_ADAPTER: 'wsuite' } },
+  'fastify+ws': { script: 'fastify.js', label: 'Fastify + @fastify/websocket', env: { BENCH_ADAPTER: 'ws' } },
+  'express+wsuite': { script: 'express.js', label: 'Express + @wsuite/express-middleware', env: { BENCH_ADAPTER: 'wsuite' } },
+  'express+ws': { script: 'express.js', label: 'Express + express-ws', env: { BENCH_ADAPTER: 'ws' } },
+  'nest+wsuite': { script: 'nest.js', label: 'Nest + @wsuite/nestjs-adapter', env: { BENCH_ADAPTER: 'wsuite' } },
+  'nest+ws': { script: 'nest.js', label: 'Nest + @nestjs/platform-ws', env: { BENCH_ADAPTER: 'ws' } },
 };
 const WS_SERVERS = ['wsuite', 'ws', 'ws+bufferutil', 'websocket'];
-const SCENARIOS = ['validate', 'small', 'large', 'idle', 'handshake', 'broadcast', 'latency', 'compressed', 'compressed-idle'];
+/** Each framework adapter and the ws-based one it replaces, measured in the same round. */
+const ADAPTER_PAIRS = { 'fastify+wsuite': 'fastify+ws', 'express+wsuite': 'express+ws', 'nest+wsuite': 'nest+ws' };
+const ADAPTER_SERVERS = Object.entries(ADAPTER_PAIRS).flat();
+const SCENARIOS = ['validate', 'small', 'large', 'idle', 'handshake', 'broadcast', 'latency', 'compressed', 'compressed-idle', 'adapters', 'adapters-idle'];
+// The adapter comparison is its own run (`--scenario adapters,adapters-idle`).
+const DEFAULT_SCENARIOS = SCENARIOS.filter((name) => !name.startsWith('adapters'));
 const KiB = 1024;
 const MiB = 1024 * 1024;
 
@@ -35,7 +46,9 @@ const MiB = 1024 * 1024;
 
 const USAGE = `usage: node bench/run.js [options]   (npm run bench -- [options])
 
-  --scenario LIST   comma-separated, from: ${SCENARIOS.join(', ')} (default: all)
+  --scenario LIST   comma-separated, from: ${SCENARIOS.join(', ')}
+                    (default: all but adapters and adapters-idle, which compare each framework
+                    adapter with the ws-based one it replaces)
   --rounds N        rounds; servers alternate inside each round (default 3; --quick: 1)
   --duration S      measured seconds per timed measurement (default 2; --quick: 0.5)
   --warmup S        unmeasured seconds before each timed window (default 0.5; --quick: 0.2)
@@ -52,7 +65,7 @@ const USAGE = `usage: node bench/run.js [options]   (npm run bench -- [options])
   --help`;
 
 function parseArgs(argv) {
-  const o = { scenarios: SCENARIOS, rounds: null, duration: null, warmup: null, servers: WS_SERVERS, filter: null, quick: false, profile: null, readme: false, saveLatest: false, snapshot: true, render: null };
+  const o = { scenarios: DEFAULT_SCENARIOS, rounds: null, duration: null, warmup: null, servers: WS_SERVERS, filter: null, quick: false, profile: null, readme: false, saveLatest: false, snapshot: true, render: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -83,7 +96,9 @@ function parseArgs(argv) {
   o.rounds = o.rounds ?? (o.quick ? 1 : 3);
   o.duration = o.duration ?? (o.quick ? 0.5 : 2);
   o.warmup = o.warmup ?? (o.quick ? 0.2 : 0.5);
-  o.full = !o.quick && o.scenarios.length === SCENARIOS.length && o.servers.length === WS_SERVERS.length && !o.filter;
+  // A full run is the default set (the adapter comparison is its own run, saved as adapters-latest.json).
+  o.full = !o.quick && DEFAULT_SCENARIOS.every((name) => o.scenarios.includes(name)) && o.servers.length === WS_SERVERS.length && !o.filter;
+  o.adaptersOnly = o.scenarios.every((name) => name.startsWith('adapters'));
   return o;
 }
 
@@ -195,11 +210,34 @@ function buildScenarios(o) {
     ],
   });
 
+  // Text only: Nest gateways answer with JSON text whatever came in.
+  list.push({
+    name: 'adapters',
+    title: 'framework adapters: wsuite\'s against the ws-based one each replaces (echo through the framework\'s route handler; Nest: a gateway\'s `echo` event)',
+    servers: ADAPTER_SERVERS,
+    pairs: ADAPTER_PAIRS,
+    variants: [
+      { id: 'adapter echo 16 B text x64', task: { type: 'echo', size: 16, opcode: 1, conns: 64, batchBytes: 8 * KiB, ...timed }, metrics: [higher('msgPerSec', 'msg/s')] },
+      ...(q ? [] : [{ id: 'adapter echo 1 KiB text x1', task: { type: 'echo', size: KiB, opcode: 1, conns: 1, batchBytes: 64 * KiB, ...timed }, metrics: [higher('msgPerSec', 'msg/s')] }]),
+      ...(q ? [] : [{ id: 'adapter handshakes x32 parallel', task: { type: 'handshake', parallel: 32, ...timed }, metrics: [higher('perSec', 'conn/s')] }]),
+    ],
+  });
+
+  list.push({
+    name: 'adapters-idle',
+    title: 'framework adapters: idle connection memory (server RSS growth / connection, after GC)',
+    servers: ADAPTER_SERVERS,
+    pairs: ADAPTER_PAIRS,
+    fresh: true,
+    variants: [{ id: 'adapter idle 1k conns', task: { type: 'idle', conns: 1000, concurrency: 128 }, metrics: [lower('kibPerConn', 'KiB/conn'), lower('heapPerConn', 'KiB heap/conn')] }],
+  });
+
   return list
     .filter((s) => o.scenarios.includes(s.name))
     .map((s) => ({
       ...s,
-      servers: s.name === 'validate' ? s.servers : s.servers.filter((name) => o.servers.includes(name)),
+      // --servers picks among the WebSocket servers; the validation and adapter scenarios keep theirs.
+      servers: s.name === 'validate' || s.pairs ? s.servers : s.servers.filter((name) => o.servers.includes(name)),
       variants: s.variants.filter((v) => !o.filter || v.id.includes(o.filter) || s.name === 'validate'),
     }))
     .filter((s) => s.variants.length > 0);
@@ -506,6 +544,7 @@ function summarize(scenarios, records, rounds) {
             return median(ratios);
           };
           const isRef = name === 'net';
+          const peer = scenario.pairs && scenario.pairs[name];
           rows.push({
             scenario: scenario.name,
             variant: variant.id,
@@ -517,6 +556,9 @@ function summarize(scenarios, records, rounds) {
             values,
             median: median(values),
             notApplicable: na,
+            peer: peer || null,
+            vsPeer: peer ? ratio(peer) : null,
+            perServerCpuSecondVsPeer: peer ? effRatio(peer) : null,
             vsWs: isRef ? null : ratio('ws'),
             vsWsBufferutil: isRef ? null : ratio('ws+bufferutil'),
             perServerCpuSecond: median(efficiency),
@@ -548,6 +590,22 @@ function markdownTable(rows) {
     const cpu = r.serverCpu !== null || r.clientCpu !== null ? `${pct(r.serverCpu)} / ${pct(r.clientCpu)}` : '';
     const eff = r.perServerCpuSecondVsWs !== null || r.perServerCpuSecondVsWsBufferutil !== null ? `${formatRatio(r.perServerCpuSecondVsWs)} / ${formatRatio(r.perServerCpuSecondVsWsBufferutil)}` : '';
     lines.push(`| ${r.variant} | ${r.label} | ${value} | ${r.unit} ${arrow} | ${formatRatio(r.vsWs && r.vsWs.median)} | ${formatRatio(r.vsWsBufferutil && r.vsWsBufferutil.median)} | ${cpu} | ${eff} |`);
+  }
+  return lines.join('\n');
+}
+
+/** Adapter rows: each wsuite adapter beside the ws-based one it replaces, with their ratio. */
+function adapterTable(rows) {
+  const lines = [
+    '| scenario | framework adapter | median | ws-based adapter | median | unit | wsuite / ws-based | per server CPU-s |',
+    '|---|---|---:|---|---:|---|---:|---:|',
+  ];
+  const shown = (r) => (r.median === null && r.errors.length ? `failed ⚠ (${r.errors[0].slice(0, 60)})` : formatValue(r.median, r.unit) + (r.errors.length ? ' ⚠' : ''));
+  for (const r of rows.filter((x) => x.peer)) {
+    const other = rows.find((x) => x.variant === r.variant && x.metric === r.metric && x.server === r.peer);
+    if (!other) continue;
+    const arrow = r.better === 'higher' ? '↑' : '↓';
+    lines.push(`| ${r.variant} | ${r.label} | ${shown(r)} | ${other.label} | ${shown(other)} | ${r.unit} ${arrow} | ${formatRatio(r.vsPeer && r.vsPeer.median)} | ${formatRatio(r.perServerCpuSecondVsPeer)} |`);
   }
   return lines.join('\n');
 }
@@ -614,17 +672,20 @@ function machine() {
   };
 }
 
-function updateReadme(markdown) {
+/** Write `markdown` between the `<!-- {block}:begin -->` and `<!-- {block}:end -->` marks of the README. */
+function updateReadme(markdown, block = 'bench') {
   const file = path.join(ROOT, 'README.md');
   const text = fs.readFileSync(file, 'utf8');
-  const begin = '<!-- bench:begin -->';
-  const end = '<!-- bench:end -->';
-  const block = `${begin}\n${markdown}\n${end}`;
+  const begin = `<!-- ${block}:begin -->`;
+  const end = `<!-- ${block}:end -->`;
+  const section = `${begin}\n${markdown}\n${end}`;
   let next;
   if (text.includes(begin) && text.includes(end)) {
-    next = text.slice(0, text.indexOf(begin)) + block + text.slice(text.indexOf(end) + end.length);
+    next = text.slice(0, text.indexOf(begin)) + section + text.slice(text.indexOf(end) + end.length);
+  } else if (block !== 'bench') {
+    throw new Error(`README.md has no ${begin} … ${end} section to update.`);
   } else {
-    next = `${text.trimEnd()}\n\n## Performance\n\nMeasured with \`npm run bench\` (see [bench/README.md](bench/README.md)). Ratios compare wsuite with \`ws\` measured in the same round on the same machine; absolute numbers drift on a shared machine, ratios much less.\n\n${block}\n`;
+    next = `${text.trimEnd()}\n\n## Performance\n\nMeasured with \`npm run bench\` (see [bench/README.md](bench/README.md)). Ratios compare wsuite with \`ws\` measured in the same round on the same machine; absolute numbers drift on a shared machine, ratios much less.\n\n${section}\n`;
   }
   fs.writeFileSync(file, next);
 }
@@ -652,7 +713,15 @@ function report(scenarios, records, o, info, date) {
     );
     lines.push('');
   }
-  lines.push(markdownTable(rows));
+  const mainRows = rows.filter((r) => !r.scenario.startsWith('adapters'));
+  const adapterRows = rows.filter((r) => r.scenario.startsWith('adapters'));
+  if (mainRows.length) lines.push(markdownTable(mainRows));
+  if (adapterRows.length) {
+    if (mainRows.length) lines.push('');
+    lines.push('Framework adapters (each against the ws-based adapter it replaces, same round; ratios are medians of same-round ratios):');
+    lines.push('');
+    lines.push(adapterTable(adapterRows));
+  }
   if (goalList.length) {
     lines.push('');
     lines.push('Targets (ratios are medians of same-round ratios; ↑ higher is better, ↓ lower is better):');
@@ -673,7 +742,7 @@ async function main() {
     const so = { ...parseArgs([]), ...saved.options, scenarios: saved.options.scenarios, servers: saved.options.servers };
     const { markdown } = report(buildScenarios(so), saved.raw, so, saved.machine, saved.date);
     console.log(`\n${markdown}\n`);
-    if (o.readme) updateReadme(markdown);
+    if (o.readme) updateReadme(markdown, so.scenarios.every((name) => name.startsWith('adapters')) ? 'bench-adapters' : 'bench');
     return;
   }
   readFdLimits();
@@ -686,7 +755,7 @@ async function main() {
     process.on('exit', () => fs.rmSync(coreSnapshot.dir, { recursive: true, force: true }));
   }
   const log = (s) => process.stderr.write(`${s}\n`);
-  log(`wsuite bench: ${scenarios.map((s) => s.name).join(', ')}; ${o.rounds} round(s), ${o.duration} s windows after ${o.warmup} s warm-up; servers: ${o.servers.join(', ')}`);
+  log(`wsuite bench: ${scenarios.map((s) => s.name).join(', ')}; ${o.rounds} round(s), ${o.duration} s windows after ${o.warmup} s warm-up; servers: ${[...new Set(scenarios.flatMap((s) => s.servers))].join(', ')}`);
   log(`machine: ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB, ${info.os}, Node ${info.node}, load ${info.loadAverageAtStart.join(' ')}; fd limit ${fdSoftLimit}/${fdHardLimit}`);
 
   const records = {}; // variant id -> server -> per-round result
@@ -754,12 +823,13 @@ async function main() {
   const dated = path.join(RESULTS, `${stamp}${o.full ? '' : '-partial'}.json`);
   fs.writeFileSync(dated, `${JSON.stringify(json, null, 2)}\n`);
   log(`results: ${path.relative(ROOT, dated)}`);
-  if (o.full || o.saveLatest) {
-    fs.writeFileSync(path.join(RESULTS, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
-    log('results: bench/results/latest.json');
+  if (o.full || o.saveLatest || (o.adaptersOnly && !o.quick && !o.filter)) {
+    const latest = o.adaptersOnly ? 'adapters-latest.json' : 'latest.json';
+    fs.writeFileSync(path.join(RESULTS, latest), `${JSON.stringify(json, null, 2)}\n`);
+    log(`results: bench/results/${latest}`);
   }
   if (o.readme) {
-    updateReadme(markdown);
+    updateReadme(markdown, o.adaptersOnly ? 'bench-adapters' : 'bench');
     log('README.md: Performance section updated');
   }
 }

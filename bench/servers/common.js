@@ -24,22 +24,23 @@ function gcTwice() {
 }
 
 /**
- * `setup(httpServer)` mounts the WebSocket server and returns
+ * `setup(httpServer)` mounts the WebSocket server and returns (or resolves with)
  * `{ broadcast(buffer), connections(): number, info(): object }`.
- * Without `httpServer` (raw net server), `listen()` returns the server to listen on.
+ * With `raw` (a raw net server, or a framework that makes its own HTTP server), `setup()` gets
+ * no server and returns the one to listen on as `server`.
  */
-function run(name, setup, { raw = false } = {}) {
+async function run(name, setup, { raw = false } = {}) {
   let server;
   let impl;
   if (raw) {
-    impl = setup();
+    impl = await setup();
     server = impl.server;
   } else {
     server = http.createServer((request, response) => {
       response.writeHead(426, { 'content-type': 'text/plain' });
       response.end('WebSocket only\n');
     });
-    impl = setup(server);
+    impl = await setup(server);
   }
   server.on('error', (error) => {
     console.error(`${name}: ${error.message}`);
