@@ -93,6 +93,14 @@ async function run(name, setup, { raw = false } = {}) {
   timers.setTimeout(() => process.exit(4), 60 * 60 * 1000).unref();
 }
 
+/** Echo every message on a connection with the WebSocket-Node API (wsuite, websocket, the wsuite adapters). */
+function echoMessages(connection) {
+  connection.on('message', (message) => {
+    if (message.type === 'utf8') connection.sendUTF(message.utf8Data);
+    else connection.sendBytes(message.binaryData);
+  });
+}
+
 /** Which native helpers ended up loaded in this process (bufferutil, utf-8-validate). */
 function nativeModules() {
   const keys = Object.keys(require.cache);
@@ -102,4 +110,4 @@ function nativeModules() {
   return { bufferutil: describe('bufferutil'), 'utf-8-validate': describe('utf-8-validate') };
 }
 
-module.exports = { run, MAX_MESSAGE, DEFLATE, nativeModules };
+module.exports = { run, MAX_MESSAGE, DEFLATE, nativeModules, echoMessages };

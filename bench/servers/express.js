@@ -3,7 +3,7 @@
  * Echo server on Express 5: `BENCH_ADAPTER=wsuite` attaches @wsuite/express-middleware (the
  * workspace build), `BENCH_ADAPTER=ws` uses express-ws (ws 7, with bufferutil when installed).
  */
-const { run, MAX_MESSAGE } = require('./common');
+const { run, MAX_MESSAGE, echoMessages } = require('./common');
 const express = require('express');
 
 const adapter = process.env.BENCH_ADAPTER;
@@ -15,9 +15,7 @@ run(`express+${adapter}`, (httpServer) => {
   if (adapter === 'wsuite') {
     const { createExpressWebSocket } = require('@wsuite/express-middleware');
     const wsx = createExpressWebSocket({ maxReceivedFrameSize: MAX_MESSAGE, maxReceivedMessageSize: MAX_MESSAGE, keepalive: false });
-    wsx.ws(app, '/', (connection) => {
-      connection.on('message', (message) => (message.type === 'utf8' ? connection.sendUTF(message.utf8Data) : connection.sendBytes(message.binaryData)));
-    });
+    wsx.ws(app, '/', (connection) => echoMessages(connection));
     const attached = wsx.attach(httpServer, app);
     connections = () => attached.connections.length;
     broadcast = (payload) => {

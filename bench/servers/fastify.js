@@ -3,7 +3,7 @@
  * Echo server on Fastify 5: `BENCH_ADAPTER=wsuite` mounts @wsuite/fastify-plugin (the workspace
  * build), `BENCH_ADAPTER=ws` mounts @fastify/websocket (ws, with bufferutil when installed).
  */
-const { run, MAX_MESSAGE } = require('./common');
+const { run, MAX_MESSAGE, echoMessages } = require('./common');
 const Fastify = require('fastify');
 
 const adapter = process.env.BENCH_ADAPTER;
@@ -17,9 +17,7 @@ run(
     if (adapter === 'wsuite') {
       const { fastifyWebSocket } = require('@wsuite/fastify-plugin');
       await app.register(fastifyWebSocket, { maxReceivedFrameSize: MAX_MESSAGE, maxReceivedMessageSize: MAX_MESSAGE, keepalive: false });
-      app.get('/', { websocket: true }, (connection) => {
-        connection.on('message', (message) => (message.type === 'utf8' ? connection.sendUTF(message.utf8Data) : connection.sendBytes(message.binaryData)));
-      });
+      app.get('/', { websocket: true }, echoMessages);
       connections = () => app.websocketServer.connections.length;
       broadcast = (payload) => app.websocketServer.broadcast(payload);
     } else {

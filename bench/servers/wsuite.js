@@ -1,6 +1,6 @@
 'use strict';
 /** Echo/broadcast server on @wsuite/core (packages/core/dist), WebSocket-Node API. */
-const { run, MAX_MESSAGE, DEFLATE } = require('./common');
+const { run, MAX_MESSAGE, DEFLATE, echoMessages } = require('./common');
 // The orchestrator points BENCH_WSUITE_CORE at a copy of packages/core/dist taken when the run began.
 const corePath = process.env.BENCH_WSUITE_CORE || '@wsuite/core';
 const { server: WebSocketServer } = require(corePath);
@@ -16,10 +16,7 @@ run('wsuite', (httpServer) => {
     const connection = request.accept(null, request.origin);
     // Read only when deflate is on: reading `extensions` creates the (empty) array it returns.
     if (DEFLATE && connection.extensions.length > 0) negotiated++;
-    connection.on('message', (message) => {
-      if (message.type === 'utf8') connection.sendUTF(message.utf8Data);
-      else connection.sendBytes(message.binaryData);
-    });
+    echoMessages(connection);
     connection.on('error', () => {});
   });
   return {

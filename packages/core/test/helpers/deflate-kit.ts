@@ -11,6 +11,7 @@ import { WebSocketClient } from '../../src/client';
 import type { WebSocketClientOptions } from '../../src/client-config';
 import type { Message, WebSocketConnection } from '../../src/connection';
 import { AsyncQueue } from './interop-peers';
+import { prng } from './prng';
 
 export { AsyncQueue, Cleanup } from './interop-peers';
 
@@ -183,17 +184,7 @@ export function bytesOf(message: Message): Buffer {
   return message.type === 'utf8' ? Buffer.from(message.utf8Data) : message.binaryData;
 }
 
-/** A small deterministic PRNG (mulberry32), so failures reproduce. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
 
 /** `length` pseudo-random bytes. */
 export function randomData(length: number, seed = length): Buffer {

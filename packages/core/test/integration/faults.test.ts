@@ -80,6 +80,21 @@ function end(socket: Socket, ending: Ending): void {
 }
 
 /** The fault leaves nothing behind, and the close event fired once, with 1006. */
+/** A connection that sent its close frame (4000 'leaving'), seen by the raw client, with no reply yet. */
+async function closeFrameSent(): Promise<{ fixture: Awaited<ReturnType<typeof faultServer>>; baseline: number; socket: Socket; connection: WebSocketConnection }> {
+  const fixture = await faultServer({ closeTimeout: 60_000 });
+  const baseline = timers();
+  let sawClose = false;
+  const socket = await rawClient(fixture.server.port, '/', (chunk) => {
+    if (chunk.includes(Buffer.from('leaving'))) sawClose = true;
+  });
+  await waitUntil(() => fixture.connections.length === 1, 5000, 'the connection');
+  const connection = fixture.connections[0];
+  connection.close(4000, 'leaving');
+  await waitUntil(() => sawClose, 5000, 'our close frame at the client');
+  return { fixture, baseline, socket, connection };
+}
+
 async function expectCleanClose(
   fixture: Awaited<ReturnType<typeof faultServer>>,
   connection: WebSocketConnection,
@@ -159,33 +174,15 @@ describe('a transport fault emits close once with 1006 and leaks nothing', () =>
   });
 
   it('reset mid-close-handshake (our close frame sent, no reply yet)', async () => {
-    const fixture = await faultServer({ closeTimeout: 60_000 });
-    const baseline = timers();
-    let sawClose = false;
-    const socket = await rawClient(fixture.server.port, '/', (chunk) => {
-      if (chunk.includes(Buffer.from('leaving'))) sawClose = true;
-    });
-    await waitUntil(() => fixture.connections.length === 1, 5000, 'the connection');
-    const connection = fixture.connections[0];
-    connection.close(4000, 'leaving');
+    const { fixture, baseline, socket, connection } = await closeFrameSent();
     expect(connection.closeTimer).not.toBeNull();
-    await waitUntil(() => sawClose, 5000, 'our close frame at the client');
     end(socket, 'reset');
     await expectCleanClose(fixture, connection, baseline);
     expect(fixture.closes.get(connection)?.[0][1]).toMatch(/^Socket Error: \w+ (ECONNRESET|EPIPE)$/);
   });
 
   it('half-close mid-close-handshake: the FIN answers ours, so the close completes with our code (as in WebSocket-Node), once, with no leak', async () => {
-    const fixture = await faultServer({ closeTimeout: 60_000 });
-    const baseline = timers();
-    let sawClose = false;
-    const socket = await rawClient(fixture.server.port, '/', (chunk) => {
-      if (chunk.includes(Buffer.from('leaving'))) sawClose = true;
-    });
-    await waitUntil(() => fixture.connections.length === 1, 5000, 'the connection');
-    const connection = fixture.connections[0];
-    connection.close(4000, 'leaving');
-    await waitUntil(() => sawClose, 5000, 'our close frame at the client');
+    const { fixture, baseline, socket, connection } = await closeFrameSent();
     end(socket, 'half-close');
     await waitUntil(() => connection.socket.destroyed && (fixture.closes.get(connection)?.length ?? 0) > 0, 5000, 'the close');
     await new Promise((resolve) => setTimeout(resolve, 20));

@@ -4,17 +4,7 @@
  * "Insufficient space" error, and a random model-based run against a plain byte array.
  */
 import { BufferList } from '../../src/buffer-list';
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../helpers/prng';
 
 /** A list holding "abc", "defg", "h", "ijklmn" (14 bytes in 4 buffers). */
 function sample(): BufferList {

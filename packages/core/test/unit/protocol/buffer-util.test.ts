@@ -5,17 +5,7 @@
  */
 import { applyMask, concatBuffers, EMPTY_BUFFER, unmaskInPlace } from '../../../src/protocol/buffer-util';
 import { SIMD_MASK_BLOCK, setSimdMaskEnabled, simdMaskKernel } from '../../../src/protocol/simd-mask';
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../helpers/prng';
 
 function randomBytes(length: number, rand: () => number): Uint8Array {
   const out = new Uint8Array(length);

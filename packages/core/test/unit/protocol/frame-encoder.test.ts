@@ -14,20 +14,10 @@ import {
   writeFrameHeader,
 } from '../../../src/protocol/frame-encoder';
 import { FrameParser } from '../../../src/protocol/frame-parser';
+import { prng } from '../../helpers/prng';
 
 const hex = (h: string) => Buffer.from(h.replace(/\s+/g, ''), 'hex');
 const ZERO_MASK = new Uint8Array(4);
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function bytes(length: number, seed: number): Buffer {
   const rand = prng(seed);

@@ -6,6 +6,7 @@
 import { FrameParser, type FrameParserOptions, type FrameSink } from '../../../src/protocol/frame-parser';
 import { WebSocketProtocolError } from '../../../src/protocol/errors';
 import { encodeFrame } from '../../../src/protocol/frame-encoder';
+import { prng } from '../../helpers/prng';
 
 interface Frame {
   opcode: number;
@@ -45,18 +46,6 @@ function frame(spec: FrameSpec): Buffer {
 
 function expected(spec: FrameSpec): Frame {
   return { opcode: spec.opcode, fin: spec.fin ?? true, rsv1: spec.rsv1 ?? false, masked: spec.mask !== undefined, payload: spec.payload };
-}
-
-/** A deterministic PRNG (mulberry32) so every run sees the same "random" bytes. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function bytes(length: number, seed: number): Buffer {

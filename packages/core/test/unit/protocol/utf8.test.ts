@@ -5,19 +5,9 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { isValidUtf8, Utf8Validator } from '../../../src/protocol/utf8';
+import { prng } from '../../helpers/prng';
 
 const hex = (h: string) => Buffer.from(h.replace(/\s+/g, ''), 'hex');
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Feed `pieces`, the last one final; the index of the first push returning false, or -1. */
 function firstFailure(pieces: Uint8Array[]): number {
